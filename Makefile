@@ -1,0 +1,43 @@
+# Two commands for a newcomer (see README.md):
+#   make up     install what is needed, then bring the local platform up
+#   make test   install what is needed, then run the test suite
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+ENV    ?= local
+
+.PHONY: setup up verify down status test drills lint bench clean
+
+$(BIN)/fmctl: pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+setup: $(BIN)/fmctl
+
+up: setup
+	$(BIN)/fmctl up --env $(ENV)
+
+verify: setup
+	$(BIN)/fmctl verify --env $(ENV)
+
+down: setup
+	$(BIN)/fmctl down --env $(ENV)
+
+status: setup
+	$(BIN)/fmctl status --env $(ENV)
+
+test: setup
+	$(BIN)/pytest
+
+drills: setup
+	$(BIN)/pytest -m slow
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ansible-lint --profile production roles playbooks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
