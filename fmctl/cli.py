@@ -144,9 +144,13 @@ def run_playbook(env: str, playbook: str, as_json: bool, extra: list[str] | None
 
 
 @app.command()
-def up(env: EnvOpt = "local", as_json: JsonOpt = False) -> None:
+def up(
+    env: EnvOpt = "local",
+    as_json: JsonOpt = False,
+    tags: Annotated[str | None, typer.Option("--tags", help="only: kafka,redis,postgresql,monitoring,edge")] = None,
+) -> None:
     """Bring the platform up (or bring it back to the spec): runs playbooks/site.yml."""
-    result = run_playbook(env, "site.yml", as_json)
+    result = run_playbook(env, "site.yml", as_json, ["--tags", tags] if tags else None)
     _emit(as_json, result)
     if result["rc"] != 0:
         _fail(f"up failed after {result['seconds']}s (failed={result['failed']}).",
