@@ -248,6 +248,8 @@ class PostgreSQL(Strict):
     password_encryption: Literal["scram-sha-256"] = "scram-sha-256"
     superuser_password: SecretRef
     replication_password: SecretRef
+    monitoring_user: Name = Field("monitoring", description="login of the metrics exporter (member of pg_monitor)")
+    monitoring_password: SecretRef
     databases: dict[Name, PgDatabase]
     role_passwords: dict[Name, SecretRef] = Field(description="one per database owner")
     backup: PgBackup
@@ -352,6 +354,8 @@ class Monitoring(Strict):
     prometheus_memory: Size
     alert_receiver: Name
     alert_webhook: str | None = None
+    admin_user: Name = Field("admin", description="basic-auth user of Prometheus, Alertmanager and the exporters")
+    admin_password: SecretRef = Field(description="its password (stored only as a bcrypt hash on hosts)")
     dashboards: list[Literal["system_health", "service_performance", "business_metrics", "error_tracking", "user_analytics"]]
     logs: Literal["loki"] = "loki"
     traces: Literal["jaeger"] = "jaeger"
