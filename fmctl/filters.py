@@ -54,6 +54,29 @@ def postgresql_nodes(spec: dict) -> list[dict]:
     return nodes
 
 
+def vault_nodes(spec: dict) -> list[dict]:
+    """Vault replicas as the pods of a StatefulSet `vault` behind the headless
+    service `vault-internal` (the Vault Helm chart's naming): vault-0, vault-1, ..."""
+    return [{"host": f"vault-{i}", "id": f"vault-{i}", "address": f"vault-{i}.vault-internal", "zone": None}
+            for i in range(spec["vault"]["replicas"])]
+
+
+def vault_policies(spec: dict) -> list[dict]:
+    """One entry per Vault policy (Vault takes one policy per document), by name."""
+    return [{"host": "cluster", "name": name, "paths": p["paths"]} for name, p in sorted(spec["vault"]["policies"].items())]
+
+
+def service_host(spec: dict, service: str) -> str:
+    """Where the gateway reaches an app service, by gateway.service_discovery."""
+    dns = service.replace("_", "-")  # DNS labels take no underscore
+    discovery = spec["gateway"]["service_discovery"]
+    if discovery == "static":
+        return address(spec, spec["app"]["host"])
+    if discovery == "consul":
+        return f"{dns}.service.consul"
+    return dns  # kubernetes: the Service of that name in the gateway's namespace
+
+
 def mib(n: int) -> int:
     """Bytes -> whole MiB (JVM -Xmx, PostgreSQL MB settings)."""
     return int(n) // (1024 * 1024)
@@ -90,6 +113,9 @@ FILTERS: dict[str, Callable] = {
     "fm_kraft_controllers": kraft_controllers,
     "fm_redis_nodes": redis_nodes,
     "fm_postgresql_nodes": postgresql_nodes,
+    "fm_vault_nodes": vault_nodes,
+    "fm_vault_policies": vault_policies,
+    "fm_service_host": service_host,
     "fm_mib": mib,
     "fm_seconds": seconds,
     "fm_properties": properties,

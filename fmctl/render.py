@@ -31,7 +31,7 @@ Nodes = Callable[[dict], Iterable[dict]]
 @dataclass(frozen=True)
 class Rendering:
     template: str  # path below templates/
-    target: str  # file name below <out>/<host>/ (or <out>/cluster/)
+    target: str  # file name below <out>/<host>/ (or <out>/cluster/); {field} takes the node's field
     nodes: Nodes | None = None  # per-node rendering; None: one cluster-wide file
     on_host: Callable[[dict], str] | None = None  # cluster-wide file placed on one host
 
@@ -48,7 +48,9 @@ RENDERINGS: tuple[Rendering, ...] = (
     Rendering("alertmanager/alertmanager.yml.j2", "alertmanager/alertmanager.yml", on_host=lambda s: s["monitoring"]["host"]),
     Rendering("nginx/nginx.conf.j2", "nginx/nginx.conf", on_host=lambda s: s["gateway"]["edge_host"]),
     Rendering("kong/kong.yml.j2", "kong/kong.yml"),
-    Rendering("vault/vault.hcl.j2", "vault/vault.hcl"),
+    Rendering("vault/vault.hcl.j2", "vault/vault.hcl", filters.vault_nodes),
+    Rendering("vault/policy.hcl.j2", "vault/policies/{name}.hcl", filters.vault_policies),
+    Rendering("vault/audit-file.json.j2", "vault/audit-file.json"),
 )
 
 
@@ -84,7 +86,7 @@ def render_all(spec: PlatformSpec) -> dict[str, str]:
         template = jenv.get_template(r.template)
         if r.nodes is not None:
             for node in r.nodes(data):
-                out[f"{node['host']}/{r.target}"] = template.render(spec=data, node=node, env=spec.name)
+                out[f"{node['host']}/{r.target.format(**node)}"] = template.render(spec=data, node=node, env=spec.name)
         else:
             where = r.on_host(data) if r.on_host else "cluster"
             out[f"{where}/{r.target}"] = template.render(spec=data, node={}, env=spec.name)

@@ -150,13 +150,18 @@ def _hosts(spec: PlatformSpec) -> list[Finding]:
 
 
 def _ports(spec: PlatformSpec) -> list[Finding]:
-    out, seen = [], {}
+    # The finding's path is the field alone ("kafka.jmx_port"); the nodes it
+    # clashes on go into the message, once per pair of fields.
+    seen: dict[tuple[str, int], str] = {}
+    clashes: dict[tuple[str, str, int], list[str]] = defaultdict(list)
     for host, port, path in port_bindings(spec):
         key = (host, port)
         if key in seen and seen[key] != path:
-            out.append(_err(path, f"port {port} on host {host} is already taken by {seen[key]}"))
+            field, other = path.split(" (")[0], seen[key].split(" (")[0]
+            clashes[(field, other, port)].append(host)
         seen.setdefault(key, path)
-    return out
+    return [_err(field, f"port {port} is already taken by {other} on host(s) {', '.join(hosts)}")
+            for (field, other, port), hosts in clashes.items()]
 
 
 def _memory(spec: PlatformSpec) -> list[Finding]:
@@ -167,6 +172,8 @@ def _memory(spec: PlatformSpec) -> list[Finding]:
         used[machine_of(spec, host)] += size
     out = []
     for machine, total in sorted(used.items()):
+        if machine not in spec.machines and machine not in spec.hosts:
+            continue  # an unknown machine: reported by _hosts
         if machine in spec.machines:
             budget, path = spec.machines[machine].memory, f"machines.{machine}.memory"
         else:
@@ -225,7 +232,8 @@ def _kafka(spec: PlatformSpec) -> list[Finding]:
             out.append(_err(f"{base}.min_insync_replicas",
                             f"{t.min_insync_replicas} > replication_factor {t.replication_factor}: "
                             "acks=all writes would always fail"))
-        elif t.min_insync_replicas == t.replication_factor and not t.accept_min_insync_equals_replicas:
+        elif (t.min_insync_replicas == t.replication_factor > 1  # RF 1: nothing lower exists; warned below
+              and not t.accept_min_insync_equals_replicas):
             out.append(_err(f"{base}.min_insync_replicas",
                             f"equals replication_factor {t.replication_factor}: losing one replica stops acks=all writes; "
                             "lower it, raise the replication factor, or set accept_min_insync_equals_replicas"))
@@ -337,6 +345,8 @@ def _vault(spec: PlatformSpec) -> list[Finding]:
         out.append(_err("vault.replicas", f"{v.replicas}: a raft cluster needs an odd count"))
     elif v.replicas < 3:
         out.append(_warn("vault.replicas", f"{v.replicas}: no high availability"))
+    if v.auto_unseal == "transit" and v.transit_seal is None:
+        out.append(_err("vault.transit_seal", "required when vault.auto_unseal is transit"))
     mounts = tuple(p.rstrip("/") + "/" for p in v.engines.values())
     for pol, policy in v.policies.items():
         for path in policy.paths:

@@ -369,6 +369,14 @@ class VaultPolicy(Strict):
     paths: dict[str, list[Literal["create", "read", "update", "delete", "list", "sudo", "deny"]]]
 
 
+class VaultTransitSeal(Strict):
+    """Auto-unseal through another Vault's transit engine; its token comes from VAULT_TOKEN."""
+
+    address: str = Field(description="URL of the Vault that holds the unseal key")
+    mount_path: str = "transit/"
+    key_name: str = Field(description="transit key that wraps this cluster's root key")
+
+
 class Vault(Strict):
     version: Annotated[str, Field(pattern=r"^1\.(1[5-9]|[2-9]\d)\.\d+$")]
     replicas: Positive
@@ -377,6 +385,8 @@ class Vault(Strict):
     cluster_port: Port = 8201
     audit_log: str
     auto_unseal: Literal["transit", "awskms", "gcpckms", "azurekeyvault", "none"]
+    transit_seal: VaultTransitSeal | None = Field(None, description="required when auto_unseal is transit")
+    telemetry_retention: Duration = Field(86_400_000, description="how long Prometheus metrics stay in memory")
     engines: dict[Literal["kv", "database", "pki", "transit"], str] = Field(description="engine -> mount path")
     policies: dict[Name, VaultPolicy]
 
