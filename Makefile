@@ -15,7 +15,18 @@ $(BIN)/fmctl: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	@touch $@
 
-setup: $(BIN)/fmctl
+# Optional: actionlint (a Go tool) lints .github/workflows. Without a Go
+# toolchain the pipeline test still checks the workflow schema and says that
+# it skipped actionlint.
+ACTIONLINT_VERSION ?= v1.7.12
+
+$(BIN)/actionlint: | $(BIN)/fmctl
+	@if command -v go >/dev/null; then \
+	  GOBIN=$(abspath $(BIN)) go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION) \
+	    || echo "actionlint could not be installed: the workflow test skips it"; \
+	else echo "no Go toolchain: actionlint is not installed (optional)"; fi
+
+setup: $(BIN)/fmctl $(BIN)/actionlint
 
 up: setup
 	$(BIN)/fmctl up --env $(ENV)

@@ -84,7 +84,12 @@ def render(
 
     loaded = _load(env, as_json)
     target = out_dir or state_dir(loaded.spec.name) / "rendered"
-    files = write_all(loaded.spec, target)
+    try:
+        files = write_all(loaded.spec, target)
+    except Exception as exc:  # a template bug, not the user's spec: say which template
+        where = "; ".join(getattr(exc, "__notes__", []))
+        _fail(f"render failed: {type(exc).__name__}: {exc} ({where})",
+              "Fix that template (or the filter it calls) and run `fmctl render` again.")
     _emit(as_json, {"env": loaded.spec.name, "out": str(target), "files": [str(p.relative_to(target)) for p in files]})
     if not as_json:
         for p in files:

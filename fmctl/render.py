@@ -61,7 +61,8 @@ def environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
-        autoescape=False,  # config files, not HTML
+        # config files, not HTML: nothing to escape (bandit B701 does not apply)
+        autoescape=False,  # nosec B701
     )
     env.filters.update(filters.FILTERS)
     return env
@@ -83,13 +84,17 @@ def render_all(spec: PlatformSpec) -> dict[str, str]:
     jenv = environment()
     out: dict[str, str] = {}
     for r in RENDERINGS:
-        template = jenv.get_template(r.template)
-        if r.nodes is not None:
-            for node in r.nodes(data):
-                out[f"{node['host']}/{r.target.format(**node)}"] = template.render(spec=data, node=node, env=spec.name)
-        else:
-            where = r.on_host(data) if r.on_host else "cluster"
-            out[f"{where}/{r.target}"] = template.render(spec=data, node={}, env=spec.name)
+        try:
+            template = jenv.get_template(r.template)
+            if r.nodes is not None:
+                for node in r.nodes(data):
+                    out[f"{node['host']}/{r.target.format(**node)}"] = template.render(spec=data, node=node, env=spec.name)
+            else:
+                where = r.on_host(data) if r.on_host else "cluster"
+                out[f"{where}/{r.target}"] = template.render(spec=data, node={}, env=spec.name)
+        except Exception as exc:
+            exc.add_note(f"while rendering templates/{r.template}")  # same exception type, now with the template
+            raise
     return dict(sorted(out.items()))
 
 
