@@ -106,6 +106,95 @@ def properties(groups: list[dict], overrides: dict | None = None) -> list[tuple[
     return [(k, fmt(v)) for k, v in sorted(merged.items()) if v is not None]
 
 
+# ------------------------------------------------- monitoring and the edge
+
+
+def duration(ms: int) -> str:
+    """Milliseconds -> the largest exact unit: 2m, 30s, 15d, 1500ms (Prometheus and nginx read them all)."""
+    ms = int(ms)
+    if ms == 0:
+        return "0s"
+    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)):
+        if ms % size == 0:
+            return f"{ms // size}{unit}"
+    return f"{ms}ms"
+
+
+def quote(value: object) -> str:
+    """A double-quoted string for YAML, JSON and nginx: PromQL and summaries carry {{ }}, '>' and quotes."""
+    import json
+
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def alert_groups(spec: dict) -> list[dict]:
+    """monitoring.alert_rules grouped by rule.group, groups and rules sorted by name."""
+    groups: dict[str, list[dict]] = {}
+    for name, rule in sorted(spec["monitoring"]["alert_rules"].items()):
+        groups.setdefault(rule["group"], []).append({"alert": name, **rule})
+    return [{"name": g, "rules": rules} for g, rules in sorted(groups.items())]
+
+
+def scrape_jobs(spec: dict) -> list[dict]:
+    """Every Prometheus scrape job the spec implies, in a stable order.
+
+    Each job: name, targets [{address, host}], auth (basic auth with the
+    monitoring admin), exporter (multi-target: the exporter that probes each
+    target, which becomes the `instance` label), metrics_path. The verifier
+    compares /api/v1/targets with this list.
+    """
+    mon = spec["monitoring"]
+    mon_addr = address(spec, mon["host"])
+
+    def job(name: str, targets: list[dict], auth: bool, exporter: str | None = None) -> dict:
+        return {"name": name, "targets": targets, "auth": auth, "exporter": exporter,
+                "metrics_path": "/scrape" if exporter else "/metrics"}
+
+    def on_mon(port_field: str) -> list[dict]:
+        return [{"address": f"{mon_addr}:{mon[port_field]}", "host": mon["host"]}]
+
+    redis_port, kafka_port = spec["redis"]["port"], spec["kafka"]["metrics_port"]
+    return [
+        job("prometheus", on_mon("prometheus_port"), auth=True),
+        job("alertmanager", on_mon("alertmanager_port"), auth=True),
+        job("node", on_mon("node_exporter_port"), auth=True),
+        # One exporter beside each PostgreSQL server: Debian's postgres_exporter (0.11) cannot scrape
+        # several servers from one process (its collectors then emit duplicate series).
+        job("postgres", [{"address": f"{n['address']}:{mon['postgres_exporter_port']}", "host": n["host"]}
+                         for n in postgresql_nodes(spec)], auth=True),
+        # Debian's redis_exporter (1.45) has no basic auth; it binds the monitoring address only.
+        job("redis", [{"address": f"redis://{n['address']}:{redis_port}", "host": n["host"]} for n in redis_nodes(spec)],
+            auth=False, exporter=f"{mon_addr}:{mon['redis_exporter_port']}"),
+        job("kafka", [{"address": f"{b['address']}:{kafka_port}", "host": b["host"]} for b in kafka_brokers(spec)], auth=False),
+    ]
+
+
+def edge_routes(spec: dict) -> list[dict]:
+    """gateway.routes joined with app.services for the nginx edge, sorted by route name.
+
+    The upstream is the app host's address (the spec's placement): a bare edge
+    has no service discovery. Each rate limit becomes one limit_req zone; the
+    burst equals the window's count so that N requests inside one window pass,
+    as with Kong's counters.
+    """
+    app = spec["app"]
+    out = []
+    for name, r in sorted(spec["gateway"]["routes"].items()):
+        zones = []
+        for field, unit in (("per_second", "s"), ("per_minute", "m")):
+            count = (r.get("rate_limit") or {}).get(field)
+            if count:
+                zones.append({"name": f"{name}_{field}", "rate": f"{count}r/{unit}", "burst": count})
+        out.append({
+            "name": name, "path": r["path"], "methods": r["methods"], "strip_path": r["strip_path"],
+            "auth_required": any(a != "none" for a in r["auth"]), "auth": r["auth"],
+            "upstream": r["service"],
+            "upstream_address": f"{address(spec, app['host'])}:{app['services'][r['service']]['port']}",
+            "zones": zones, "cache_ttl": r.get("cache_ttl"), "headers": sorted(r["add_request_headers"].items()),
+        })
+    return out
+
+
 FILTERS: dict[str, Callable] = {
     "fm_address": address,
     "fm_kafka_brokers": kafka_brokers,
@@ -119,4 +208,9 @@ FILTERS: dict[str, Callable] = {
     "fm_mib": mib,
     "fm_seconds": seconds,
     "fm_properties": properties,
+    "fm_duration": duration,
+    "fm_quote": quote,
+    "fm_alert_groups": alert_groups,
+    "fm_scrape_jobs": scrape_jobs,
+    "fm_edge_routes": edge_routes,
 }

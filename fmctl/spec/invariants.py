@@ -92,9 +92,10 @@ def port_bindings(spec: PlatformSpec) -> Iterator[tuple[str, int, str]]:
     for h in (pg.primary, *(s.host for s in pg.standbys)):
         yield h, pg.port, "postgresql.port"
     yield pg.pgbouncer.host, pg.pgbouncer.port, "postgresql.pgbouncer.port"
-    for name in ("prometheus_port", "alertmanager_port", "node_exporter_port",
-                 "postgres_exporter_port", "redis_exporter_port"):
+    for name in ("prometheus_port", "alertmanager_port", "node_exporter_port", "redis_exporter_port"):
         yield mon.host, getattr(mon, name), f"monitoring.{name}"
+    for h in (pg.primary, *(s.host for s in pg.standbys)):  # one exporter beside each server
+        yield h, mon.postgres_exporter_port, "monitoring.postgres_exporter_port"
     yield spec.gateway.edge_host, spec.gateway.http_port, "gateway.http_port"
     for name, svc in spec.app.services.items():
         yield spec.app.host, svc.port, f"app.services.{name}.port"
