@@ -280,6 +280,7 @@ class ArangoDatabase(Strict):
 class ArangoDB(Strict):
     version: Annotated[str, Field(pattern=r"^3\.\d+(\.\d+)?$")]
     mode: Literal["cluster", "single"] = "cluster"
+    port: Port = 8529
     coordinators: Positive
     dbservers: Positive
     agents: Positive
@@ -348,6 +349,10 @@ class Monitoring(Strict):
     node_exporter_port: Port = 9100
     postgres_exporter_port: Port = 9187
     redis_exporter_port: Port = 9121
+    grafana_port: Port = 3000
+    loki_port: Port = 3100
+    jaeger_query_port: Port = 16686
+    jaeger_otlp_port: Port = Field(4317, description="OTLP gRPC receiver of the traces collector")
     scrape_interval: Duration
     evaluation_interval: Duration
     retention: Duration
@@ -399,6 +404,19 @@ class Resources(Strict):
     memory: Size
 
 
+class Workload(Strict):
+    """Size of one containerised workload: Kubernetes pods (Pulumi stacks) and Docker containers.
+
+    Bare hosts (Ansible) size processes from the component's own fields instead.
+    """
+
+    replicas: Positive | None = Field(None, description="pod count where the spec fixes none elsewhere")
+    requests: Resources
+    limits: Resources
+    storage: Size | None = Field(None, description="persistent volume per pod")
+    log_storage: Size | None = Field(None, description="second volume per pod for logs (Vault audit)")
+
+
 class AppService(Strict):
     port: Port
     replicas: Positive
@@ -441,3 +459,6 @@ class PlatformSpec(Strict):
     monitoring: Monitoring
     vault: Vault
     app: App
+    containers: dict[Name, Workload] = Field(
+        {}, description="sizes of containerised workloads (Pulumi: Kubernetes and Docker targets), by workload name"
+    )
