@@ -1,0 +1,1 @@
+"""The Docker target: one host, one network, one container per node (see stacks.docker.platform)."""

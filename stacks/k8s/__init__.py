@@ -1,0 +1,1 @@
+"""The Kubernetes target: one ComponentResource per service (see stacks.k8s.platform)."""
