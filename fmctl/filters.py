@@ -38,6 +38,65 @@ def kraft_controllers(spec: dict) -> list[dict]:
     return [_node(spec, c["host"], id=c["id"]) for c in kr["controllers"]]
 
 
+def kafka_nodes(spec: dict) -> list[dict]:
+    """Every Kafka server process: brokers, plus KRaft controllers (a controller
+    on a broker's host is the same process: roles [broker, controller])."""
+    nodes = {b["host"]: _node(spec, b["host"], id=b["id"], roles=["broker"]) for b in spec["kafka"]["brokers"]}
+    for c in kraft_controllers(spec):
+        if c["host"] in nodes:
+            nodes[c["host"]]["roles"].append("controller")
+        else:
+            nodes[c["host"]] = {**c, "roles": ["controller"]}
+    return list(nodes.values())
+
+
+def connect_workers(spec: dict) -> list[dict]:
+    return [_node(spec, h) for h in spec["kafka"]["connect"]["workers"]]
+
+
+def connect_topics(spec: dict) -> dict[str, str]:
+    """Kafka Connect's internal topics (configs, offsets, status), named after its group."""
+    group = spec["kafka"]["connect"]["group_id"]
+    return {kind: f"{group}-{kind}" for kind in ("configs", "offsets", "status")}
+
+
+def kafka_bootstrap(spec: dict) -> str:
+    """Brokers' client listeners, as Kafka clients take them."""
+    return ",".join(f"{b['address']}:{spec['kafka']['port']}" for b in kafka_brokers(spec))
+
+
+def zookeeper_connect(spec: dict) -> str:
+    """The ensemble's client addresses, as zookeeper.connect takes them."""
+    zk = spec["kafka"].get("zookeeper") or {}
+    return ",".join(f"{n['address']}:{zk['client_port']}" for n in zookeeper_nodes(spec))
+
+
+def kraft_voters(spec: dict) -> str:
+    """controller.quorum.voters: id@address:port of every KRaft controller."""
+    kr = spec["kafka"].get("kraft") or {}
+    return ",".join(f"{c['id']}@{c['address']}:{kr['port']}" for c in kraft_controllers(spec))
+
+
+def kafka_superusers(spec: dict) -> str:
+    """super.users: the kafka.users marked superuser, as principals."""
+    return ";".join(f"User:{name}" for name, u in sorted(spec["kafka"]["users"].items()) if u["superuser"])
+
+
+def kafka_admin_user(spec: dict) -> str:
+    """The superuser that brokers, tools and the verifier log in as (the first by name)."""
+    return sorted(name for name, u in spec["kafka"]["users"].items() if u["superuser"])[0]
+
+
+def kafka_cluster_id(spec: dict) -> str:
+    """A KRaft cluster id derived from the environment's name: every node
+    formats with the same id and no host has to hand it to the others."""
+    import base64
+    import uuid
+
+    raw = uuid.uuid5(uuid.NAMESPACE_URL, f"flowmaster:{spec['name']}:kafka").bytes
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
 def redis_nodes(spec: dict) -> list[dict]:
     """Masters first, then replicas, each knowing its shard and master."""
     shards = spec["redis"]["shards"]
@@ -85,6 +144,11 @@ def mib(n: int) -> int:
 def seconds(ms: int) -> int:
     """Milliseconds -> whole seconds."""
     return int(ms) // 1000
+
+
+def hours(ms: int) -> int:
+    """Milliseconds -> whole hours."""
+    return int(ms) // 3_600_000
 
 
 def properties(groups: list[dict], overrides: dict | None = None) -> list[tuple[str, str]]:
@@ -200,6 +264,15 @@ FILTERS: dict[str, Callable] = {
     "fm_kafka_brokers": kafka_brokers,
     "fm_zookeeper_nodes": zookeeper_nodes,
     "fm_kraft_controllers": kraft_controllers,
+    "fm_kafka_nodes": kafka_nodes,
+    "fm_kafka_bootstrap": kafka_bootstrap,
+    "fm_connect_workers": connect_workers,
+    "fm_connect_topics": connect_topics,
+    "fm_zookeeper_connect": zookeeper_connect,
+    "fm_kraft_voters": kraft_voters,
+    "fm_kafka_cluster_id": kafka_cluster_id,
+    "fm_kafka_superusers": kafka_superusers,
+    "fm_kafka_admin_user": kafka_admin_user,
     "fm_redis_nodes": redis_nodes,
     "fm_postgresql_nodes": postgresql_nodes,
     "fm_vault_nodes": vault_nodes,
@@ -207,6 +280,7 @@ FILTERS: dict[str, Callable] = {
     "fm_service_host": service_host,
     "fm_mib": mib,
     "fm_seconds": seconds,
+    "fm_hours": hours,
     "fm_properties": properties,
     "fm_duration": duration,
     "fm_quote": quote,

@@ -37,7 +37,11 @@ class Rendering:
 
 
 RENDERINGS: tuple[Rendering, ...] = (
-    Rendering("kafka/server.properties.j2", "kafka/server.properties", filters.kafka_brokers),
+    Rendering("kafka/server.properties.j2", "kafka/server.properties", filters.kafka_nodes),
+    Rendering("kafka/log4j.properties.j2", "kafka/log4j.properties", filters.kafka_nodes),
+    Rendering("kafka/jmx-exporter.yml.j2", "kafka/jmx-exporter.yml", filters.kafka_brokers),
+    Rendering("kafka_connect/connect-distributed.properties.j2", "kafka_connect/connect-distributed.properties",
+              filters.connect_workers),
     Rendering("zookeeper/zoo.cfg.j2", "zookeeper/zoo.cfg", filters.zookeeper_nodes),
     Rendering("redis/redis.conf.j2", "redis/redis.conf", filters.redis_nodes),
     Rendering("postgresql/postgresql.conf.j2", "postgresql/postgresql.conf", filters.postgresql_nodes),

@@ -209,6 +209,9 @@ def _kafka(spec: PlatformSpec) -> list[Finding]:
             out.append(_err("kafka.kraft.controllers", f"{len(k.kraft.controllers)} controllers: a quorum needs an odd count"))
     if not any(u.superuser for u in k.users.values()):
         out.append(_err("kafka.users", "at least one superuser is needed to administer the cluster"))
+    for path, user in (("kafka.connect.user", k.connect.user), ("kafka.schema_registry.user", k.schema_registry.user)):
+        if user not in k.users:
+            out.append(_err(path, f"'{user}' is not in kafka.users"))
 
     def rf_le_brokers(path: str, rf: int) -> None:
         if rf > brokers:

@@ -94,6 +94,11 @@ class ZooKeeper(Strict):
     tick_time: Duration = 2000
     init_limit: Positive = 10
     sync_limit: Positive = 5
+    snapshots_kept: Positive = Field(3, description="snapshots (and their logs) the autopurge keeps")
+    purge_interval: Duration = Field(86_400_000, description="how often the autopurge runs (whole hours)")
+    client_password: SecretRef = Field(
+        "secret:zookeeper-kafka", description="password of the brokers' SASL (DIGEST-MD5) login; no other client is let in"
+    )
 
 
 class KRaftController(Strict):
@@ -132,6 +137,7 @@ class KafkaConnect(Strict):
     heap: Size
     group_id: str = "flowmaster-connect"
     storage_replication_factor: Positive
+    user: Name = Field("connect", description="kafka.users entry the workers log in as")
 
 
 class SchemaRegistry(Strict):
@@ -139,6 +145,7 @@ class SchemaRegistry(Strict):
     hosts: list[str]
     port: Port = 8081
     topic_replication_factor: Positive
+    user: Name = Field("schema_registry", description="kafka.users entry the registry logs in to Kafka as")
 
 
 class Kafka(Strict):
