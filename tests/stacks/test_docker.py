@@ -1,0 +1,92 @@
+"""The Docker target: one container per node on the spec's addresses, pinned images."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from stacks.sizing import mib
+from tests.stacks.conftest import DOCKER
+
+pytestmark = pytest.mark.parametrize(("env", "target"), DOCKER)
+
+
+def containers(run):
+    return {c.inputs["hostname"]: c.inputs for c in run.resources if c.typ == "docker:index/container:Container"}
+
+
+def address(c):
+    return c["networksAdvanced"][0].get("ipv4Address")
+
+
+def test_network_holds_every_address(build, env, target):
+    r = build(env, target)
+    (net,) = [x for x in r.resources if x.typ == "docker:index/network:Network"]
+    subnet = ipaddress.ip_network(net.inputs["ipamConfigs"][0]["subnet"])
+    assert all(h.address in subnet for h in r.spec.hosts.values())
+
+
+def test_nodes_on_spec_addresses(build, env, target):
+    r = build(env, target)
+    cs = containers(r)
+    k = r.spec.kafka
+    for b in k.brokers:
+        assert address(cs[b.host]) == str(r.spec.hosts[b.host].address)
+        props = next(u["content"] for u in cs[b.host]["uploads"] if u["file"].endswith("server.properties"))
+        assert f"broker.id={b.id}\n" in props
+        assert f"min.insync.replicas={k.min_insync_replicas}\n" in props
+    for n in k.zookeeper.nodes:
+        assert f"ZOO_MY_ID={n.id}" in cs[n.host]["envs"]
+    redis_hosts = [h for s in r.spec.redis.shards for h in (s.master, *s.replicas)]
+    assert all(address(cs[h]) == str(r.spec.hosts[h].address) for h in redis_hosts)
+    create = next(u["content"] for u in cs["redis-cluster-create"]["uploads"] if u["file"] == "/mnt/create.sh")
+    assert f"--cluster-replicas {len(r.spec.redis.shards[0].replicas)}" in create
+    pg = r.spec.postgresql
+    assert address(cs[pg.primary]) == str(r.spec.hosts[pg.primary].address)
+    assert all(s.host in cs for s in pg.standbys)
+
+
+def test_topics_created_from_spec(build, env, target):
+    r = build(env, target)
+    script = next(u["content"] for u in containers(r)["kafka-topics-init"]["uploads"] if u["file"].endswith("topics.sh"))
+    for name, t in r.spec.kafka.topics.items():
+        assert (f"--topic {name} --partitions {t.partitions} --replication-factor {t.replication_factor} "
+                f"--config retention.ms={t.retention}") in script
+
+
+def test_arango_roles_and_vault_nodes(build, env, target):
+    r = build(env, target)
+    cs = containers(r)
+    a = r.spec.arangodb
+    assert len([h for h in cs if h.startswith("arangodb-agent-")]) == a.agents
+    assert len([h for h in cs if h.startswith("arangodb-dbserver-")]) == a.dbservers
+    assert len([h for h in cs if h.startswith("arangodb-coordinator-")]) == a.coordinators
+    assert len([h for h in cs if h.startswith("vault-")]) == r.spec.vault.replicas
+
+
+def test_app_replicas_limits_and_built_image(build, env, target):
+    r = build(env, target)
+    cs = containers(r)
+    for name, svc in r.spec.app.services.items():
+        replicas = [c for h, c in cs.items() if h.startswith(name.replace("_", "-") + "-")]
+        assert len(replicas) == svc.replicas
+        assert all(c["memory"] == mib(svc.limits.memory) for c in replicas)
+    (image,) = [x for x in r.resources if x.typ == "docker:index/image:Image"]
+    assert image.inputs["build"]["context"] == "app"
+    assert image.inputs["imageName"].endswith(f":{r.spec.app.version}")
+
+
+def test_every_container_limited_and_pinned(build, env, target):
+    r = build(env, target)
+    for c in containers(r).values():
+        assert c["memory"] > 0 and float(c["cpus"]) > 0
+    for img in (x for x in r.resources if x.typ == "docker:index/remoteImage:RemoteImage"):
+        name = img.inputs["name"]
+        assert ":" in name.rsplit("/", 1)[-1] and not name.endswith(":latest")
+
+
+def test_named_volumes_outlive_the_stack(build, env, target):
+    r = build(env, target)
+    vols = [x for x in r.resources if x.typ == "docker:index/volume:Volume"]
+    assert vols and all(v.inputs["name"].startswith(f"fm-{env}-") for v in vols)

@@ -1,0 +1,215 @@
+"""The Kubernetes target's resource graph matches the spec, for every environment."""
+
+from __future__ import annotations
+
+import pytest
+
+from stacks.k8s.shape import HOSTNAME_KEY, ZONE_KEY
+from stacks.sizing import quantity
+from tests.stacks.conftest import K8S
+
+pytestmark = pytest.mark.parametrize(("env", "target"), K8S)
+
+
+def crs(run, kind):
+    return [r for r in run.resources if r.typ.startswith("kubernetes:") and r.typ.endswith(f":{kind}")]
+
+
+def test_topics_match_spec(build, env, target):
+    r = build(env, target)
+    topics = {t.inputs["spec"]["topicName"]: t.inputs["spec"] for t in crs(r, "KafkaTopic")}
+    assert set(topics) == set(r.spec.kafka.topics)
+    for name, t in r.spec.kafka.topics.items():
+        got = topics[name]
+        assert got["partitions"] == t.partitions
+        assert got["replicas"] == t.replication_factor
+        assert got["config"]["retention.ms"] == t.retention
+        assert got["config"]["min.insync.replicas"] == t.min_insync_replicas
+    for t in crs(r, "KafkaTopic"):
+        assert t.inputs["metadata"]["labels"]["strimzi.io/cluster"] == "flowmaster"
+
+
+def test_broker_and_metadata_node_counts(build, env, target):
+    r = build(env, target)
+    k = r.spec.kafka
+    (kafka,) = crs(r, "Kafka")
+    pools = {p.inputs["metadata"]["name"]: p.inputs for p in crs(r, "KafkaNodePool")}
+    assert pools["brokers"]["spec"]["replicas"] == len(k.brokers)
+    assert pools["brokers"]["spec"]["roles"] == ["broker"]
+    ids = ",".join(str(b.id) for b in sorted(k.brokers, key=lambda b: b.id))
+    assert pools["brokers"]["metadata"]["annotations"]["strimzi.io/next-node-ids"] == f"[{ids}]"
+    ann = kafka.inputs["metadata"]["annotations"]
+    if k.mode == "zookeeper":
+        assert ann["strimzi.io/kraft"] == "disabled"
+        assert kafka.inputs["spec"]["zookeeper"]["replicas"] == len(k.zookeeper.nodes)
+        assert "controllers" not in pools
+    else:
+        assert ann["strimzi.io/kraft"] == "enabled"
+        assert pools["controllers"]["spec"]["replicas"] == len(k.kraft.controllers)
+    cfg = kafka.inputs["spec"]["kafka"]["config"]
+    assert cfg["min.insync.replicas"] == k.min_insync_replicas
+    assert cfg["default.replication.factor"] == k.default_replication_factor
+    assert kafka.inputs["spec"]["kafka"]["version"] == k.version
+
+
+def test_redis_topology(build, env, target):
+    r = build(env, target)
+    shards = r.spec.redis.shards
+    sts = r.named("StatefulSet", "redis").inputs
+    assert sts["spec"]["replicas"] == len(shards) * (1 + len(shards[0].replicas))
+    job = r.named("Job", "redis-cluster-create").inputs
+    cmd = job["spec"]["template"]["spec"]["containers"][0]["command"][-1]
+    assert f"--cluster-replicas {len(shards[0].replicas)}" in cmd
+    assert cmd.count(f":{r.spec.redis.port}") >= sts["spec"]["replicas"]
+    conf = r.named("ConfigMap", "redis-config").inputs["data"]["redis.conf"]
+    assert f"maxmemory {r.spec.redis.maxmemory}\n" in conf
+    assert "cluster-enabled yes" in conf
+
+
+def test_postgresql_instances_backup_pooler(build, env, target):
+    r = build(env, target)
+    pg = r.spec.postgresql
+    (cluster,) = crs(r, "Cluster")
+    spec = cluster.inputs["spec"]
+    assert spec["instances"] == 1 + len(pg.standbys)
+    assert spec["postgresql"]["parameters"]["max_connections"] == str(pg.max_connections)
+    assert spec["backup"]["barmanObjectStore"]["wal"]
+    assert spec["backup"]["retentionPolicy"] == f"{pg.backup.keep}d"
+    (sched,) = crs(r, "ScheduledBackup")
+    assert sched.inputs["spec"]["schedule"] == f"0 {pg.backup.schedule}"
+    (pooler,) = crs(r, "Pooler")
+    bouncer = pooler.inputs["spec"]["pgbouncer"]
+    assert bouncer["poolMode"] == pg.pgbouncer.pool_mode
+    assert bouncer["parameters"]["default_pool_size"] == str(pg.pgbouncer.default_pool_size)
+    assert bouncer["parameters"]["max_client_conn"] == str(pg.pgbouncer.max_client_conn)
+    assert {d.inputs["spec"]["name"] for d in crs(r, "Database")} == set(pg.databases)
+
+
+def test_arango_roles(build, env, target):
+    r = build(env, target)
+    a = r.spec.arangodb
+    (dep,) = crs(r, "ArangoDeployment")
+    spec = dep.inputs["spec"]
+    assert spec["mode"] == "Cluster"
+    assert spec["agents"]["count"] == a.agents
+    assert spec["dbservers"]["count"] == a.dbservers
+    assert spec["coordinators"]["count"] == a.coordinators
+    assert spec["dbservers"]["volumeClaimTemplate"]["spec"]["resources"]["requests"]["storage"] == quantity(a.storage)
+    assert spec["image"] == f"arangodb/arangodb:{a.version}"
+
+
+def test_mtls_strict_and_mesh_policies(build, env, target):
+    r = build(env, target)
+    m = r.spec.gateway.mesh
+    (pa,) = crs(r, "PeerAuthentication")
+    assert pa.inputs["spec"]["mtls"]["mode"] == "STRICT" == m.mtls
+    for dr in crs(r, "DestinationRule"):
+        assert dr.inputs["spec"]["trafficPolicy"]["loadBalancer"]["simple"] == m.load_balancer
+        assert dr.inputs["spec"]["trafficPolicy"]["tls"]["mode"] == "ISTIO_MUTUAL"
+    for vs in crs(r, "VirtualService"):
+        assert vs.inputs["spec"]["http"][0]["retries"]["attempts"] == m.retries
+    policies = {p.inputs["metadata"]["name"]: p.inputs["spec"] for p in crs(r, "AuthorizationPolicy")}
+    assert set(policies) == {f"allow-{t.replace('_', '-')}" for t in m.allow}
+    api = policies["allow-api"]["rules"][0]["from"][0]["source"]["principals"]
+    assert any(p.endswith("/sa/kong") for p in api) and any(p.endswith("/sa/worker") for p in api)
+
+
+def test_app_deployments_limits_pdbs_spread(build, env, target):
+    r = build(env, target)
+    for name, svc in r.spec.app.services.items():
+        n = name.replace("_", "-")
+        dep = r.named("Deployment", n).inputs["spec"]
+        assert dep["replicas"] == svc.replicas
+        pod = dep["template"]["spec"]
+        (c,) = pod["containers"]
+        assert c["resources"] == {"requests": {"cpu": svc.requests.cpu, "memory": quantity(svc.requests.memory)},
+                                  "limits": {"cpu": svc.limits.cpu, "memory": quantity(svc.limits.memory)}}
+        assert c["image"].endswith(f":{r.spec.app.version}")
+        keys = {t["topologyKey"] for t in pod["topologySpreadConstraints"]}
+        assert HOSTNAME_KEY in keys
+        assert (ZONE_KEY in keys) == bool({h.zone for h in r.spec.hosts.values() if h.zone})
+        assert "podAntiAffinity" in pod["affinity"]
+        r.named("PodDisruptionBudget", n)
+
+
+def test_production_shape_is_hard_in_prod(build, env, target):
+    r = build(env, target)
+    api = r.named("Deployment", "api").inputs["spec"]["template"]["spec"]
+    zone = [t for t in api["topologySpreadConstraints"] if t["topologyKey"] == ZONE_KEY]
+    if env in ("prod", "staging"):
+        assert zone and zone[0]["whenUnsatisfiable"] == "DoNotSchedule"
+        assert "requiredDuringSchedulingIgnoredDuringExecution" in api["affinity"]["podAntiAffinity"]
+        redis = r.named("StatefulSet", "redis").inputs["spec"]["template"]["spec"]
+        assert "requiredDuringSchedulingIgnoredDuringExecution" in redis["affinity"]["podAntiAffinity"]
+    else:
+        assert not zone  # dev names no zones: spread over nodes only, softly
+
+
+def test_disruption_budgets(build, env, target):
+    r = build(env, target)
+    (kafka,) = crs(r, "Kafka")
+    budget = kafka.inputs["spec"]["kafka"]["template"]["podDisruptionBudget"]["maxUnavailable"]
+    margin = min(t.replication_factor - t.min_insync_replicas for t in r.spec.kafka.topics.values())
+    assert 1 <= budget <= max(margin, 1)
+    assert r.named("PodDisruptionBudget", "redis").inputs["spec"]["maxUnavailable"] == 1
+    (cluster,) = crs(r, "Cluster")
+    assert cluster.inputs["spec"]["enablePDB"] is True
+
+
+def test_namespaces_storage_class_network_policies(build, env, target):
+    r = build(env, target)
+    names = {n.inputs["metadata"]["name"] for n in r.of("Namespace")}
+    assert {"flowmaster-kafka", "flowmaster-redis", "flowmaster-postgresql", "flowmaster-app", "istio-system"} <= names
+    (sc,) = r.of("StorageClass")
+    assert sc.inputs["reclaimPolicy"] == "Retain"
+    denied = {p.inputs["metadata"]["namespace"] for p in r.of("NetworkPolicy")
+              if p.inputs["metadata"]["name"] == "default-deny-ingress"}
+    assert {"flowmaster-kafka", "flowmaster-redis", "flowmaster-postgresql", "flowmaster-app"} <= denied
+    claims = r.named("StatefulSet", "redis").inputs["spec"]["volumeClaimTemplates"]
+    assert all(c["spec"]["storageClassName"] == sc.inputs["metadata"]["name"] for c in claims)
+
+
+def test_monitoring_rules_and_dashboards(build, env, target):
+    r = build(env, target)
+    (rule,) = crs(r, "PrometheusRule")
+    alerts = {a["alert"] for g in rule.inputs["spec"]["groups"] for a in g["rules"]}
+    assert alerts == set(r.spec.monitoring.alert_rules)
+    boards = [c for c in r.of("ConfigMap") if c.inputs["metadata"].get("labels", {}).get("grafana_dashboard") == "1"]
+    assert len(boards) == len(r.spec.monitoring.dashboards) == 5
+    charts = {x.inputs["chart"] for x in r.of("Release")}
+    assert {"kube-prometheus-stack", "loki", "jaeger", "vault", "kong", "base", "istiod", "strimzi-kafka-operator",
+            "cloudnative-pg", "kube-arangodb"} <= charts
+    assert all(x.inputs.get("version") for x in r.of("Release"))
+
+
+def test_vault_values(build, env, target):
+    r = build(env, target)
+    v = r.spec.vault
+    vault = next(x for x in r.of("Release") if x.inputs["chart"] == "vault").inputs["values"]
+    assert vault["server"]["ha"]["replicas"] == v.replicas
+    assert vault["server"]["ha"]["raft"]["enabled"] is True
+    assert vault["server"]["auditStorage"]["enabled"] is True
+    assert 'seal "transit"' in vault["server"]["ha"]["raft"]["config"]
+    assert vault["server"]["image"]["tag"] == v.version
+
+
+def test_kong_declarative_config(build, env, target):
+    import yaml
+
+    r = build(env, target)
+    cfg = yaml.safe_load(r.named("ConfigMap", "kong-declarative").inputs["data"]["kong.yml"])
+    routes = {rt["name"]: rt for s in cfg["services"] for rt in s["routes"]}
+    assert set(routes) == set(r.spec.gateway.routes)
+    for name, route in r.spec.gateway.routes.items():
+        plugins = {p["name"]: p["config"] for p in routes[name]["plugins"]}
+        if route.rate_limit:
+            if route.rate_limit.per_minute:
+                assert plugins["rate-limiting"]["minute"] == route.rate_limit.per_minute
+            if route.rate_limit.per_second:
+                assert plugins["rate-limiting"]["second"] == route.rate_limit.per_second
+        assert ("jwt" in plugins) == bool(set(route.auth) & {"jwt", "oauth2"})
+        assert ("proxy-cache" in plugins) == bool(route.cache_ttl)
+        assert ("request-transformer" in plugins) == bool(route.add_request_headers)
+    release = next(x for x in r.of("Release") if x.inputs["chart"] == "kong").inputs["values"]
+    assert release["env"]["database"] == "off"
+    assert release["dblessConfig"]["configMap"] == "kong-declarative"
