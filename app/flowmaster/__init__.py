@@ -1,0 +1,3 @@
+"""FlowMaster: the process-management application (pure domain core)."""
+
+__version__ = "0.1.0"
