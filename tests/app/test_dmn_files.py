@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from flowmaster.rules import (
     DecisionEvaluationError,
     DecisionNotFound,
@@ -193,7 +192,8 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_cli_decide_prints_json() -> None:
-    proc = run_cli("decide", str(EXAMPLE_DMN), "--decision", "approvalLevel", "--input", '{"amount": 100, "customerTier": "gold"}')
+    inputs = json.dumps({"amount": 100, "customerTier": "gold"})
+    proc = run_cli("decide", str(EXAMPLE_DMN), "--decision", "approvalLevel", "--input", inputs)
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["result"] == {"approvalLevel": "auto", "approversNeeded": 0}

@@ -6,7 +6,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-
 from flowmaster.rules.feel_parser import FeelSyntaxError, parse_expression, parse_unary_tests
 from flowmaster.rules.feel_types import (
     FeelValueError,
