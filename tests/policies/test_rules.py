@@ -117,3 +117,15 @@ def test_pack_entry_builds_the_pack_only_in_main():
     assert {p.name for p in rules.ALL_POLICIES} == {
         "no-plaintext-secrets", "limits-set", "replicas-outside-dev", "no-latest-images", "tls-on",
         "kafka-topic-replication", "vault-audit", "volumes-retain"}
+
+
+def test_pack_configs_name_real_policies_and_environments():
+    import json
+    from pathlib import Path
+
+    pack = Path(rules.__file__).parent
+    configurable = {p.name for p in rules.ALL_POLICIES if getattr(p, "config_schema", None)}
+    for env in ("dev", "staging", "prod"):
+        cfg = json.loads((pack / f"{env}.json").read_text())
+        assert set(cfg) == configurable
+        assert all(v == {"environment": env} for v in cfg.values())
