@@ -241,3 +241,36 @@ def test_edge_caches_for_the_route_cache_ttl(platform, stand_in_app):
     assert [first.headers["X-Cache-Status"], second.headers["X-Cache-Status"], other_user.headers["X-Cache-Status"]] \
         == ["MISS", "HIT", "MISS"]
     assert len(stand_in_app.hits) == 2  # the hit never reached the upstream
+
+
+# ================================================================= drills
+
+
+def _pid(service: str) -> str:
+    import subprocess
+
+    return subprocess.run(["supervisorctl", "pid", service], capture_output=True, text=True).stdout.strip()
+
+
+@pytest.mark.slow
+def test_drifted_config_is_restored_and_hot_reloaded(platform):
+    """A hand edit of the live rules is put back by `up`, and Prometheus and
+    Alertmanager load the result without a restart (same process)."""
+    from tests.live.conftest import fmctl
+
+    if platform.spec.service_manager != "supervisor":
+        pytest.skip("reads process ids from supervisor")
+    host = platform.spec.monitoring.host
+    rules = Path(f"/etc/flowmaster/prometheus/{host}/rules.yml")
+    am = Path(f"/etc/flowmaster/alertmanager/{host}/alertmanager.yml")
+    pids = {s: _pid(f"fm-{s}-{host}") for s in ("prometheus", "alertmanager")}
+    for path in (rules, am):
+        path.write_text(path.read_text() + "# hand edit\n")
+    proc = fmctl("up", "--env", "local", "--tags", "monitoring", "--json")
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert json.loads(proc.stdout)["changed"] >= 2
+    assert rules.read_text() == render_one(platform.spec, "prometheus/rules.yml.j2")
+    assert am.read_text() == render_one(platform.spec, "alertmanager/alertmanager.yml.j2")
+    assert {s: _pid(f"fm-{s}-{host}") for s in pids} == pids
+    runtime = requests.get(f"{prometheus(platform)}/api/v1/status/runtimeinfo", auth=admin(platform), timeout=TIMEOUT)
+    assert runtime.json()["data"]["reloadConfigSuccess"] is True
