@@ -307,3 +307,19 @@ def test_nginx_cache_ttl_follows_the_spec(tmp_path: Path):
 
     body = blocks(nginx_conf(variant("local", longer_cache), tmp_path), "location")["/api/v1/templates"]
     assert "proxy_cache_valid 200 2h;" in body
+
+
+def test_nginx_strip_path_removes_the_route_prefix(tmp_path: Path):
+    def strip(d: dict) -> None:
+        d["gateway"]["routes"]["logging_console"].update({"strip_path": True, "path": "/logs.v1"})
+
+    spec = variant("local", strip)
+    text = nginx_conf(spec, tmp_path)
+    body = blocks(text, "location")["/logs.v1"]
+    assert r"rewrite ^/logs\.v1/?(.*)$ /$1 break;" in body
+    assert "rewrite" not in blocks(text, "location")["/api/v1/processes"]
+    if shutil.which("nginx"):
+        (tmp_path / "data").mkdir()
+        (tmp_path / "log").mkdir()
+        (tmp_path / "nginx.conf").write_text(text)
+        run(tool("nginx"), "-t", "-q", "-c", str(tmp_path / "nginx.conf"))
