@@ -141,7 +141,9 @@ class KafkaConnect(Strict):
 
 
 class SchemaRegistry(Strict):
-    implementation: Literal["karapace"] = "karapace"
+    implementation: Literal["builtin", "karapace"] = Field(
+        "builtin", description="builtin: roles/schema_registry's Confluent-API registry (Karapace is not on PyPI)"
+    )
     hosts: list[str]
     port: Port = 8081
     topic_replication_factor: Positive
