@@ -207,6 +207,12 @@ def _kafka(spec: PlatformSpec) -> list[Finding]:
             out.append(_err("kafka.kraft", "required when kafka.mode is kraft"))
         elif len(k.kraft.controllers) % 2 == 0:
             out.append(_err("kafka.kraft.controllers", f"{len(k.kraft.controllers)} controllers: a quorum needs an odd count"))
+        if k.kraft is not None:
+            broker_ids = {b.host: b.id for b in k.brokers}
+            for i, c in enumerate(k.kraft.controllers):
+                if c.host in broker_ids and broker_ids[c.host] != c.id:
+                    out.append(_err(f"kafka.kraft.controllers[{i}].id", f"{c.id}: the controller shares host {c.host} "
+                                    f"with broker {broker_ids[c.host]}, one process with one node id; use {broker_ids[c.host]}"))
     if not any(u.superuser for u in k.users.values()):
         out.append(_err("kafka.users", "at least one superuser is needed to administer the cluster"))
     for path, user in (("kafka.connect.user", k.connect.user), ("kafka.schema_registry.user", k.schema_registry.user)):
