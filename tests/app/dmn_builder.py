@@ -16,9 +16,11 @@ def table(*args, **kwargs) -> str:
 
 
 def definitions(*decisions: str) -> str:
-    return f'<definitions xmlns="{DMN13}" id="defs" name="test" namespace="https://flowmaster.example/test">' + "".join(
-        decisions
-    ) + "</definitions>"
+    return (
+        f'<definitions xmlns="{DMN13}" id="defs" name="test" namespace="https://flowmaster.example/test">'
+        + "".join(decisions)
+        + "</definitions>"
+    )
 
 
 def decision(

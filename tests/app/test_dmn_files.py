@@ -157,8 +157,12 @@ def test_failing_cases_are_reported_with_expected_and_actual() -> None:
                 {"name": "wrong", "inputs": {"amount": 1, "customerTier": "gold"}, "expected": {"approvalLevel": "board"}},
                 {"name": "no error", "inputs": {"amount": 1, "customerTier": "gold"}, "expected_error": "UNIQUE"},
                 {"name": "unexpected error", "inputs": {"amount": "x", "customerTier": "gold"}, "expected": 1},
-                {"name": "bool is not 1", "decision": "discount", "inputs": {"amount": 6000, "customerTier": "x"},
-                 "expected": True},
+                {
+                    "name": "bool is not 1",
+                    "decision": "discount",
+                    "inputs": {"amount": 6000, "customerTier": "x"},
+                    "expected": True,
+                },
             ],
         }
     )

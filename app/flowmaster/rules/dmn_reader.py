@@ -118,9 +118,7 @@ class _Reader:
                 f"decision '{decision_id}' has no <decisionTable> (has: {kinds or 'nothing'}); only decision tables are supported"
             )
         required = tuple(
-            (req.get("href") or "").lstrip("#")
-            for req in element.iter(self.q("requiredDecision"))
-            if req.get("href")
+            (req.get("href") or "").lstrip("#") for req in element.iter(self.q("requiredDecision")) if req.get("href")
         )
         table = self.table(decision_id, table_el)
         return Decision(id=decision_id, name=element.get("name") or decision_id, table=table, required=required)
@@ -208,9 +206,7 @@ class _Reader:
         in_texts = [self.text_of(el, "text") or "" for el in element.findall(self.q("inputEntry"))]
         out_texts = [self.text_of(el, "text") or "" for el in element.findall(self.q("outputEntry"))]
         if len(in_texts) != len(inputs):
-            raise DmnDefinitionError(
-                f"decision '{decision_id}', {title}: {len(in_texts)} input entries for {len(inputs)} inputs"
-            )
+            raise DmnDefinitionError(f"decision '{decision_id}', {title}: {len(in_texts)} input entries for {len(inputs)} inputs")
         if len(out_texts) != len(outputs):
             raise DmnDefinitionError(
                 f"decision '{decision_id}', {title}: {len(out_texts)} output entries for {len(outputs)} outputs"

@@ -96,9 +96,7 @@ def _input_value(decision: Decision, clause: InputClause, context: dict[str, Any
     try:
         value = coerce(raw, clause.type_ref)
     except FeelValueError as exc:
-        raise DecisionEvaluationError(
-            f"decision '{decision.id}', {clause.title} (typeRef {clause.type_ref}): {exc}"
-        ) from exc
+        raise DecisionEvaluationError(f"decision '{decision.id}', {clause.title} (typeRef {clause.type_ref}): {exc}") from exc
     if clause.allowed is not None and value is not None and clause.allowed.test(value, context) is not True:
         raise DecisionEvaluationError(
             f"decision '{decision.id}', {clause.title}: {render(value)} is not among its inputValues ({clause.allowed_text})"

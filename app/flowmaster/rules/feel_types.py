@@ -48,9 +48,7 @@ def parse_duration(text: str) -> dt.timedelta | YearsMonthsDuration:
     has_ym = m["y"] is not None or m["mo"] is not None
     has_dt = any(m[k] is not None for k in ("w", "d", "h", "mi", "s"))
     if has_ym and has_dt:
-        raise FeelValueError(
-            f"duration {text!r} mixes years/months with days/time; FEEL keeps the two kinds apart"
-        )
+        raise FeelValueError(f"duration {text!r} mixes years/months with days/time; FEEL keeps the two kinds apart")
     if has_ym:
         return YearsMonthsDuration(sign * (int(m["y"] or 0) * 12 + int(m["mo"] or 0)))
     delta = dt.timedelta(

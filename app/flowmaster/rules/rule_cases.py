@@ -74,7 +74,7 @@ def parse_cases(document: Mapping[str, Any]) -> list[RuleCase]:
             raise CaseFileError(f"case {i}: expected an object")
         name = str(raw.get("name") or f"case {i}")
         if not isinstance(raw.get("inputs", {}), Mapping):
-            raise CaseFileError(f"case {name!r}: \"inputs\" must be an object")
+            raise CaseFileError(f'case {name!r}: "inputs" must be an object')
         has_expected = "expected" in raw
         if has_expected == ("expected_error" in raw):
             raise CaseFileError(f'case {name!r}: give exactly one of "expected" and "expected_error"')
