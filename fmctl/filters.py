@@ -113,6 +113,39 @@ def postgresql_nodes(spec: dict) -> list[dict]:
     return nodes
 
 
+def postgresql_clients(spec: dict) -> list[str]:
+    """Addresses whose database owners may log in (pg_hba): the app's host,
+    pgbouncer's host and the Kafka Connect workers (JDBC connectors)."""
+    hosts = [spec["app"]["host"], spec["postgresql"]["pgbouncer"]["host"], *spec["kafka"]["connect"]["workers"]]
+    addresses = {address(spec, h) for h in hosts}
+    return sorted(addresses, key=lambda a: tuple(int(x) for x in a.split(".")))
+
+
+def scram_sha256(password: str, user: str, iterations: int = 4096) -> str:
+    """A PostgreSQL SCRAM-SHA-256 verifier of password (RFC 5802/7677).
+
+    The salt is derived from the user and the password, so the same secret
+    always gives the same verifier: the server (pg_authid) and pgbouncer's
+    auth file hold identical secrets, which pgbouncer needs to pass a SCRAM
+    client through, and a role can compare the stored verifier with the
+    wanted one instead of rewriting the password on every run.
+    """
+    import base64
+    import hashlib
+    import hmac
+
+    pw = password.encode()
+    salt = hmac.new(pw, f"flowmaster-scram-salt:{user}".encode(), hashlib.sha256).digest()[:16]
+    salted = hashlib.pbkdf2_hmac("sha256", pw, salt, iterations)
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
+
+    def b64(b: bytes) -> str:
+        return base64.b64encode(b).decode()
+
+    return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(hashlib.sha256(client_key).digest())}:{b64(server_key)}"
+
+
 def vault_nodes(spec: dict) -> list[dict]:
     """Vault replicas as the pods of a StatefulSet `vault` behind the headless
     service `vault-internal` (the Vault Helm chart's naming): vault-0, vault-1, ..."""
@@ -275,6 +308,8 @@ FILTERS: dict[str, Callable] = {
     "fm_kafka_admin_user": kafka_admin_user,
     "fm_redis_nodes": redis_nodes,
     "fm_postgresql_nodes": postgresql_nodes,
+    "fm_postgresql_clients": postgresql_clients,
+    "fm_scram_sha256": scram_sha256,
     "fm_vault_nodes": vault_nodes,
     "fm_vault_policies": vault_policies,
     "fm_service_host": service_host,

@@ -258,6 +258,9 @@ def _kafka(spec: PlatformSpec) -> list[Finding]:
 
 def _redis(spec: PlatformSpec) -> list[Finding]:
     r, out = spec.redis, []
+    for field in ("admin_user", "replication_user"):
+        if getattr(r, field) not in r.users:
+            out.append(_err(f"redis.{field}", f"'{getattr(r, field)}' has no entry in redis.users"))
     if len(r.shards) < 3:
         out.append(_err("redis.shards", f"{len(r.shards)} masters: a Redis cluster needs at least 3"))
     placed = Counter(h for s in r.shards for h in (s.master, *s.replicas))

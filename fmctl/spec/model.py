@@ -213,6 +213,8 @@ class Redis(Strict):
     persistence: RedisPersistence
     node_timeout: Duration
     users: dict[Name, RedisUser]
+    admin_user: Name = Field("admin", description="users entry the platform tooling (cluster setup, verifier) uses")
+    replication_user: Name = Field("replicator", description="users entry replicas authenticate with (masteruser)")
     uses: dict[Literal["sessions", "cache", "rate_limits", "pubsub"], RedisUse]
 
 
@@ -257,6 +259,7 @@ class PostgreSQL(Strict):
     password_encryption: Literal["scram-sha-256"] = "scram-sha-256"
     superuser_password: SecretRef
     replication_password: SecretRef
+    replication_user: Name = Field("replicator", description="role standbys and base backups connect as")
     monitoring_user: Name = Field("monitoring", description="login of the metrics exporter (member of pg_monitor)")
     monitoring_password: SecretRef
     databases: dict[Name, PgDatabase]
