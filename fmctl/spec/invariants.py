@@ -370,8 +370,11 @@ def _vault(spec: PlatformSpec) -> list[Finding]:
 
 def _app(spec: PlatformSpec) -> list[Finding]:
     out = []
-    if spec.app.database not in spec.postgresql.databases:
-        out.append(_err("app.database", f"'{spec.app.database}' is not in postgresql.databases"))
+    for field in ("database", "process_database"):
+        if getattr(spec.app, field) not in spec.postgresql.databases:
+            out.append(_err(f"app.{field}", f"'{getattr(spec.app, field)}' is not in postgresql.databases"))
+    if spec.app.api.page_size > spec.app.api.max_page_size:
+        out.append(_err("app.api.page_size", f"{spec.app.api.page_size} > max_page_size {spec.app.api.max_page_size}"))
     for name, svc in spec.app.services.items():
         if svc.requests.memory > svc.limits.memory:
             out.append(_err(f"app.services.{name}.requests.memory", "greater than limits.memory"))

@@ -436,12 +436,35 @@ class AppService(Strict):
     limits: Resources
 
 
+class AppApi(Strict):
+    """Limits of the FlowMaster REST API; the service gets them as settings."""
+
+    rate_limit: Positive = Field(description="requests per client per redis.uses.rate_limits.ttl window")
+    login_rate_limit: Positive = Field(description="login attempts per client address per rate-limit window")
+    page_size: Positive = Field(description="list page size when neither the request nor the user's preference names one")
+    max_page_size: Positive = Field(description="largest page a list returns")
+    idempotency_ttl: Duration = Field(description="how long an Idempotency-Key and its response are remembered")
+    db_pool_size: Positive = Field(description="client connections to pgbouncer per API process")
+
+
+class AppOutbox(Strict):
+    """The transactional outbox and its relay to Kafka."""
+
+    batch_size: Positive = Field(description="events the relay publishes per round")
+    poll_interval: Duration = Field(description="pause between rounds when the outbox is empty")
+    delivery_timeout: Duration = Field(description="Kafka message.timeout.ms: a round gives up on an event after this")
+    retention: Duration = Field(description="published events are deleted from the outbox after this")
+
+
 class App(Strict):
     version: str
     host: str
     services: dict[Name, AppService]
     database: Name = Field(description="postgresql.databases entry of the main schema")
+    process_database: Name = Field(description="postgresql.databases entry of the process-management service's tables")
     secret_key: SecretRef
+    api: AppApi
+    outbox: AppOutbox
 
 
 # --------------------------------------------------------------- the spec
