@@ -1,8 +1,10 @@
-"""The `flowmaster` command line: evaluate and test decision tables from .dmn files."""
+"""The `flowmaster` command line: evaluate and test decision tables from .dmn files; run the service
+(serve, migrate, relay, create-user; settings from FM_* variables, see flowmaster/service/README.md)."""
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -90,3 +92,66 @@ def test_rules(
         typer.echo(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed")
     if failed:
         raise typer.Exit(1)
+
+
+# the service ---------------------------------------------------------------------------------
+# Imports stay inside the commands: decide/test-rules must not need the service's dependencies.
+
+
+def _settings() -> Any:
+    from .service.settings import Settings, SettingsError
+
+    try:
+        return Settings.load()
+    except SettingsError as exc:
+        _fail(str(exc), "Set the FM_* variables or FM_SETTINGS_FILE (see flowmaster/service/README.md).")
+
+
+@app.command()
+def serve() -> None:
+    """Run the API (uvicorn) with the outbox relay thread, on settings.listen_host:listen_port."""
+    from .service.commands import serve as run
+
+    run(_settings())
+
+
+@app.command()
+def migrate(revision: Annotated[str, typer.Option(help="Alembic revision to upgrade to.")] = "head") -> None:
+    """Create or upgrade the service's tables (safe to run from several hosts at once)."""
+    from .service.commands import migrate as run
+
+    try:
+        at = run(_settings(), revision)
+    except Exception as exc:  # a failed migration must say why in one line, then stop the deploy
+        _fail(f"migration failed: {type(exc).__name__}: {exc}", "Check the database settings and that pgbouncer is up.")
+    typer.echo(f"database at revision {at}")
+
+
+@app.command()
+def relay(once: Annotated[bool, typer.Option("--once", help="Publish what is pending, then exit.")] = False) -> None:
+    """Publish the transactional outbox to Kafka (also runs inside `serve` unless FM_RELAY_IN_SERVICE=false)."""
+    from .service.commands import relay as run
+
+    sent = run(_settings(), once=once)
+    if once:
+        typer.echo(f"published {sent} event(s)")
+
+
+@app.command("create-user")
+def create_user(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    legal_entity: Annotated[list[str], typer.Option("--legal-entity", "-e", help="A legal entity of the user (repeat).")],
+    role: Annotated[list[str] | None, typer.Option("--role", "-r", help="An approver role the user holds (repeat).")] = None,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input.")] = False,
+) -> None:
+    """Create or update a user: password (hashed with scrypt), legal entities, approver roles."""
+    from .service.commands import create_user as run
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if not password:
+        _fail("empty password", "Give a password (e.g. echo \"$PW\" | flowmaster create-user NAME -e LE --password-stdin).")
+    user_id, created = run(_settings(), username, password, legal_entity, role or [])
+    typer.echo(f"{'created' if created else 'updated'} user {username} ({user_id})")

@@ -1,0 +1,2 @@
+"""Alembic migrations of the process-management service (alembic.ini lives here, inside the
+package, so an installed wheel can migrate: `flowmaster migrate`)."""

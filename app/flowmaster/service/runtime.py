@@ -1,0 +1,78 @@
+"""Glue between stored versions and the engine: parsed processes cached per version, handlers."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import importlib
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+from SpiffWorkflow.util.task import TaskState
+
+from ..processes import LoadedProcess, ProcessEngine, ProcessExecutionError, ProcessInstance, load_process
+from ..processes.execution_log import ExecutionLog, json_safe
+from ..processes.spiff_tasks import Handler
+from ..rules import DecisionModel, parse_dmn
+
+
+def import_handler(ref: str) -> Handler:
+    module, _, name = ref.partition(":")
+    if not module or not name:
+        raise ValueError(f"service handler {ref!r}: expected 'module:function'")
+    handler = getattr(importlib.import_module(module), name)
+    if not callable(handler):
+        raise ValueError(f"service handler {ref!r} is not callable")
+    return handler
+
+
+class Runtime:
+    """Parsing BPMN and DMN costs far more than running a step: published versions are immutable,
+    so each is parsed once per process and kept (LRU)."""
+
+    def __init__(self, handlers: Mapping[str, str], capacity: int = 256) -> None:
+        self.engine = ProcessEngine({topic: import_handler(ref) for topic, ref in handlers.items()})
+        self.capacity = capacity
+        self._processes: OrderedDict[Any, LoadedProcess] = OrderedDict()
+        self._decisions: OrderedDict[Any, dict[str, DecisionModel]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _cached(self, cache: OrderedDict[Any, Any], key: Any, build: Any) -> Any:
+        with self._lock:
+            if key in cache:
+                cache.move_to_end(key)
+                return cache[key]
+        value = build()
+        with self._lock:
+            cache[key] = value
+            while len(cache) > self.capacity:
+                cache.popitem(last=False)
+        return value
+
+    def process(self, version_id: uuid.UUID, bpmn: str, dmn: Mapping[str, str]) -> LoadedProcess:
+        return self._cached(self._processes, version_id, lambda: load_process([bpmn], list(dmn.values()), require_linked=False))
+
+    def decision_models(self, cache_key: Any, dmn: Mapping[str, str]) -> dict[str, DecisionModel]:
+        """DMN file name -> parsed model; cache_key None parses without caching (drafts change)."""
+
+        def build() -> dict[str, DecisionModel]:
+            return {name: parse_dmn(xml, source=name) for name, xml in sorted(dmn.items())}
+
+        return build() if cache_key is None else self._cached(self._decisions, cache_key, build)
+
+
+def start_instance(engine: ProcessEngine, process: LoadedProcess, data: Mapping[str, Any], instance_id: str) -> ProcessInstance:
+    """engine.start, keeping the instance when a task fails (engine.start raises and drops it):
+    a failed instance is stored with its log like any other."""
+    workflow = engine._workflow(process)
+    instance = ProcessInstance(instance_id, process, workflow, ExecutionLog(instance_id, engine.clock))
+    initial = dict(data)
+    for task in workflow.get_tasks(state=TaskState.READY):
+        task.data.update(copy.deepcopy(initial))
+    instance.log.record("instance_started", process=process.process_id, data_delta={"set": json_safe(initial), "removed": []})
+    with contextlib.suppress(ProcessExecutionError):  # the instance records the failure itself
+        instance.advance()
+    return instance
