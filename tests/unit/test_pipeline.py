@@ -124,3 +124,17 @@ def test_workflow_holds_no_secret_value():
         if "TOKEN" in line or "PASSWORD" in line or "KUBECONFIG" in line:
             value = line.split(":", 1)[1].strip() if ":" in line else ""
             assert not value or value.startswith("${{") or value.startswith("#") or line.lstrip().startswith("#"), line
+
+
+def test_image_and_stack_agree_on_the_repository():
+    """The pipeline pushes where the stacks pull from: flowmaster:appImageRepository."""
+    if not (REPO_ROOT / "Pulumi.yaml").exists():
+        pytest.skip("no Pulumi project yet (Pulumi.yaml)")
+    project = yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text())
+    default = project["config"]["flowmaster:appImageRepository"]["default"]
+    wf = _workflow()
+    assert f"'{default}'" in wf["env"]["APP_IMAGE_REPOSITORY"]
+    for job in ("deploy-staging", "deploy-production"):
+        for step in _uses(wf["jobs"][job], "pulumi/actions"):
+            assert "flowmaster:appImageRepository" in step["with"]["config-map"]
+            assert "needs.container.outputs.repository" in step["with"]["config-map"]
