@@ -15,7 +15,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import DataError
+from redis.exceptions import RedisError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("flowmaster.errors")
@@ -101,12 +102,28 @@ def install(app: FastAPI) -> None:
         err = ApiError(exc.status_code, "http_error", reason, [(field, reason)])
         return JSONResponse(err.body(), status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
+    @app.exception_handler(RedisError)
+    async def _redis_down(_: Request, exc: RedisError) -> JSONResponse:
+        return _unavailable("redis", exc)
+
+    @app.exception_handler(OperationalError)
+    async def _pg_down(_: Request, exc: OperationalError) -> JSONResponse:
+        return _unavailable("postgresql", exc)
+
     @app.exception_handler(DataError)
     async def _data(_: Request, exc: DataError) -> JSONResponse:
         # PostgreSQL refused a value (e.g. a NUL character in text): the client's data, not our fault.
         reason = str(exc.orig).splitlines()[0] if exc.orig else "value cannot be stored"
         err = ApiError(422, "unstorable_value", reason, [("body", reason)])
         return JSONResponse(err.body(), status_code=422)
+
+
+def _unavailable(dependency: str, exc: Exception) -> JSONResponse:
+    """A dependency is down (restart, failover): 503 and a hint to retry, not a crash."""
+    log.warning("dependency unavailable", extra={"dependency": dependency, "error": f"{type(exc).__name__}: {exc}"[:300]})
+    reason = f"{dependency} is unavailable; retry shortly"
+    err = ApiError(503, "dependency_unavailable", reason, [(dependency, reason)])
+    return JSONResponse(err.body(), status_code=503, headers={"Retry-After": "1"})
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from confluent_kafka import Producer
@@ -16,6 +17,7 @@ def client_config(settings: Settings) -> dict[str, Any]:
         "sasl.mechanism": settings.kafka_sasl_mechanism,
         "sasl.username": settings.kafka_username,
         "sasl.password": settings.kafka_password.get_secret_value(),
+        "logger": logging.getLogger("flowmaster.kafka"),  # librdkafka's own lines as JSON logs too
     }
 
 

@@ -132,7 +132,19 @@ class ProcessVersion(Base):
 
 class ApprovalRow(Base):
     __tablename__ = "approvals"
-    __table_args__ = (UniqueConstraint("process_id", "content_digest", "role", "approver", name="uq_approvals_once"),)
+    __table_args__ = (
+        # One open approval per person, role and content; once a publish used it, the same content
+        # (a rollback to it) needs a fresh one.
+        Index(
+            "uq_approvals_open",
+            "process_id",
+            "content_digest",
+            "role",
+            "approver",
+            unique=True,
+            postgresql_where=text("used_by_version_id IS NULL"),
+        ),
+    )
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     seq: Mapped[int] = _seq()
     process_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("processes.id", ondelete="CASCADE"), index=True)
@@ -140,6 +152,7 @@ class ApprovalRow(Base):
     role: Mapped[str] = mapped_column(String(64))
     approver: Mapped[str] = mapped_column(String(100))
     comment: Mapped[str] = mapped_column(Text, default="")
+    used_by_version_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("process_versions.id"))  # the publish it allowed
     created_at: Mapped[dt.datetime] = _now()
 
 

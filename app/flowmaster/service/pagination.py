@@ -52,7 +52,7 @@ LISTS: dict[str, ListSpec] = {
             "id version digest published_by published_at based_on note approvals links",
             "id version digest published_by published_at based_on note",
         ),
-        _spec("approvals", "id content_digest role approver comment created_at"),
+        _spec("approvals", "id content_digest role approver comment used_by_version_id created_at"),
         _spec(
             "templates",
             "id name description process_key legal_entity created_by created_at",

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 19:59:59.035266
+Create Date: 2026-11-25 20:09:27.044470
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_idempotency_keys_user_id_users"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("user_id", "key", name=op.f("pk_idempotency_keys")),
     )
+    op.create_index(op.f("ix_idempotency_keys_created_at"), "idempotency_keys", ["created_at"], unique=False)
     op.create_table(
         "templates",
         sa.Column("id", sa.UUID(), nullable=False),
@@ -124,24 +125,6 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_processes_legal_entity_id"), "processes", ["legal_entity_id"], unique=False)
     op.create_table(
-        "approvals",
-        sa.Column("id", sa.UUID(), nullable=False),
-        sa.Column("seq", sa.BigInteger(), sa.Identity(always=True), nullable=False),
-        sa.Column("process_id", sa.UUID(), nullable=False),
-        sa.Column("content_digest", sa.String(length=80), nullable=False),
-        sa.Column("role", sa.String(length=64), nullable=False),
-        sa.Column("approver", sa.String(length=100), nullable=False),
-        sa.Column("comment", sa.Text(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["process_id"], ["processes.id"], name=op.f("fk_approvals_process_id_processes"), ondelete="CASCADE"
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_approvals")),
-        sa.UniqueConstraint("process_id", "content_digest", "role", "approver", name="uq_approvals_once"),
-        sa.UniqueConstraint("seq", name=op.f("uq_approvals_seq")),
-    )
-    op.create_index(op.f("ix_approvals_process_id"), "approvals", ["process_id"], unique=False)
-    op.create_table(
         "process_drafts",
         sa.Column("process_id", sa.UUID(), nullable=False),
         sa.Column("bpmn", sa.Text(), nullable=False),
@@ -184,6 +167,34 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_process_versions_process_id"), "process_versions", ["process_id"], unique=False)
     op.create_table(
+        "approvals",
+        sa.Column("id", sa.UUID(), nullable=False),
+        sa.Column("seq", sa.BigInteger(), sa.Identity(always=True), nullable=False),
+        sa.Column("process_id", sa.UUID(), nullable=False),
+        sa.Column("content_digest", sa.String(length=80), nullable=False),
+        sa.Column("role", sa.String(length=64), nullable=False),
+        sa.Column("approver", sa.String(length=100), nullable=False),
+        sa.Column("comment", sa.Text(), nullable=False),
+        sa.Column("used_by_version_id", sa.UUID(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["process_id"], ["processes.id"], name=op.f("fk_approvals_process_id_processes"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["used_by_version_id"], ["process_versions.id"], name=op.f("fk_approvals_used_by_version_id_process_versions")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_approvals")),
+        sa.UniqueConstraint("seq", name=op.f("uq_approvals_seq")),
+    )
+    op.create_index(op.f("ix_approvals_process_id"), "approvals", ["process_id"], unique=False)
+    op.create_index(
+        "uq_approvals_open",
+        "approvals",
+        ["process_id", "content_digest", "role", "approver"],
+        unique=True,
+        postgresql_where=sa.text("used_by_version_id IS NULL"),
+    )
+    op.create_table(
         "instances",
         sa.Column("id", sa.UUID(), nullable=False),
         sa.Column("seq", sa.BigInteger(), sa.Identity(always=True), nullable=False),
@@ -213,7 +224,6 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_instances_legal_entity_id"), "instances", ["legal_entity_id"], unique=False)
     op.create_index("ix_instances_process_seq", "instances", ["process_id", "seq"], unique=False)
-    op.create_index("ix_idempotency_keys_created_at", "idempotency_keys", ["created_at"], unique=False)
     op.create_table(
         "execution_log",
         sa.Column("instance_id", sa.UUID(), nullable=False),
@@ -236,17 +246,18 @@ def downgrade() -> None:
     op.drop_index("ix_instances_process_seq", table_name="instances")
     op.drop_index(op.f("ix_instances_legal_entity_id"), table_name="instances")
     op.drop_table("instances")
+    op.drop_index("uq_approvals_open", table_name="approvals", postgresql_where=sa.text("used_by_version_id IS NULL"))
+    op.drop_index(op.f("ix_approvals_process_id"), table_name="approvals")
+    op.drop_table("approvals")
     op.drop_index(op.f("ix_process_versions_process_id"), table_name="process_versions")
     op.drop_table("process_versions")
     op.drop_table("process_drafts")
-    op.drop_index(op.f("ix_approvals_process_id"), table_name="approvals")
-    op.drop_table("approvals")
     op.drop_index(op.f("ix_processes_legal_entity_id"), table_name="processes")
     op.drop_table("processes")
     op.drop_table("user_preferences")
     op.drop_table("user_legal_entities")
     op.drop_table("templates")
-    op.drop_index("ix_idempotency_keys_created_at", table_name="idempotency_keys")
+    op.drop_index(op.f("ix_idempotency_keys_created_at"), table_name="idempotency_keys")
     op.drop_table("idempotency_keys")
     op.drop_table("users")
     op.drop_index("ix_outbox_unsent", table_name="outbox", postgresql_where=sa.text("sent_at IS NULL"))

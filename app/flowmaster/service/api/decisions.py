@@ -26,7 +26,7 @@ def _models(
     db: Session, svc: Services, caller: Caller, process_id: uuid.UUID, version: str | None, field: str
 ) -> tuple[dict[str, DecisionModel], dict[str, Any], str]:
     """(DMN file -> model, stored test case documents, the version's name) of a version or the draft."""
-    process = get_process(db, caller, process_id)
+    process = get_process(db, caller, process_id, field=field.replace("version", "process_id"))
     if version == "draft":
         d = get_draft(db, process)
         return svc.runtime.decision_models(None, d.dmn), d.rule_cases, "draft"

@@ -127,7 +127,7 @@ def start(
     db: DbDep,
 ) -> Any:
     _no_nul(body.data, "body.data")
-    process = get_process(db, caller, body.process_id)
+    process = get_process(db, caller, body.process_id, field="body.process_id")
     idem = claim(
         db, caller.id, idempotency_key, f"POST {request.url.path}", body.model_dump(mode="json"), svc.settings.idempotency_ttl
     )
@@ -186,7 +186,7 @@ def list_instances(
         .where(Instance.legal_entity_id.in_(entities))
     )
     if process_id is not None:
-        get_process(db, caller, process_id)
+        get_process(db, caller, process_id, field="query.process_id")
         stmt = stmt.where(Instance.process_id == process_id)
     if status is not None:
         stmt = stmt.where(Instance.status == status)

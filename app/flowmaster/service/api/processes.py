@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
 from pydantic import BaseModel, Field
-from sqlalchemy import exists, select
+from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -47,14 +47,16 @@ VersionRef = Path(description="a published version, MAJOR.MINOR.PATCH", max_leng
 # reading helpers -----------------------------------------------------------------------------
 
 
-def get_process(db: Session, caller: Caller, process_id: uuid.UUID, *, lock: bool = False) -> Process:
+def get_process(
+    db: Session, caller: Caller, process_id: uuid.UUID, *, lock: bool = False, field: str = "path.process_id"
+) -> Process:
     stmt = select(Process).where(Process.id == process_id)
     if lock:
         stmt = stmt.with_for_update()
     process = db.execute(stmt).scalar_one_or_none()
     if process is None:
-        raise not_found("process", "path.process_id")
-    caller.require_entity(process.legal_entity_id, "path.process_id")
+        raise not_found("process", field)
+    caller.require_entity(process.legal_entity_id, field)
     return process
 
 
@@ -126,9 +128,14 @@ def published(v: ProcessVersion) -> PublishedVersion:
 
 
 def approvals_for(db: Session, process: Process, digest: str) -> list[Approval]:
+    """Open approvals of this content: each publish consumes the approvals it was given."""
     rows = db.execute(
         select(ApprovalRow)
-        .where(ApprovalRow.process_id == process.id, ApprovalRow.content_digest == digest)
+        .where(
+            ApprovalRow.process_id == process.id,
+            ApprovalRow.content_digest == digest,
+            ApprovalRow.used_by_version_id.is_(None),
+        )
         .order_by(ApprovalRow.seq)
     ).scalars()
     return [Approval(r.role, r.approver, r.content_digest, r.created_at) for r in rows]
@@ -576,6 +583,7 @@ def approval_out(a: ApprovalRow) -> dict[str, Any]:
             "role": a.role,
             "approver": a.approver,
             "comment": a.comment,
+            "used_by_version_id": a.used_by_version_id,
             "created_at": a.created_at,
         }
     )
@@ -747,6 +755,15 @@ def _store_version(
     db.add(row)
     touch(db, process)
     db.flush()
+    db.execute(
+        update(ApprovalRow)
+        .where(
+            ApprovalRow.process_id == process.id,
+            ApprovalRow.content_digest == row.digest,
+            ApprovalRow.used_by_version_id.is_(None),
+        )
+        .values(used_by_version_id=row.id)
+    )
     db.refresh(row)
     _event(db, caller, process, event_type, version_summary(row))
     return row

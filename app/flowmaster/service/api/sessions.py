@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
@@ -188,6 +189,7 @@ def put_preference(
         pref = UserPreference(user_id=caller.id, list_name=name)
         db.add(pref)
     pref.page_size, pref.columns = body.page_size, columns
+    pref.updated_at = dt.datetime.now(dt.UTC)
     db.flush()
     db.refresh(pref)
     out = _pref_out(name, pref)

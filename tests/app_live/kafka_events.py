@@ -1,0 +1,89 @@
+"""Read the service's events back from Kafka as the `flowmaster` SCRAM user.
+
+Partitions are assigned directly from offsets found by timestamp: no consumer group, nothing
+committed, so reading never disturbs other consumers.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, TopicPartition
+
+from fmctl.verify.report import Context
+
+
+@dataclass(frozen=True)
+class Event:
+    topic: str
+    partition: int
+    offset: int
+    key: str
+    headers: dict[str, str]
+    payload: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return self.payload["event_id"]
+
+    @property
+    def type(self) -> str:
+        return self.payload["event_type"]
+
+
+def consumer(ctx: Context) -> Consumer:
+    k = ctx.spec.kafka
+    return Consumer({
+        "bootstrap.servers": ",".join(f"{ctx.address(b.host)}:{k.port}" for b in k.brokers),
+        "security.protocol": "SASL_PLAINTEXT",
+        "sasl.mechanism": k.sasl_mechanism,
+        "sasl.username": "flowmaster",
+        "sasl.password": ctx.secret(k.users["flowmaster"].password),
+        "group.id": f"fm-test-{uuid.uuid4().hex[:8]}",
+        "enable.auto.commit": False,
+        "enable.partition.eof": False,
+    })
+
+
+def collect(
+    ctx: Context,
+    topics: list[str],
+    since_ms: int,
+    done: Callable[[list[Event]], bool],
+    timeout: float = 90.0,
+    keys: set[str] | None = None,
+) -> list[Event]:
+    """Events on `topics` written since `since_ms` (optionally only these record keys), read until
+    done(events) holds or the timeout passes (the caller asserts on what arrived)."""
+    c = consumer(ctx)
+    try:
+        deadline = time.monotonic() + timeout
+        md = c.list_topics(timeout=30)
+        wanted = [TopicPartition(t, p, since_ms) for t in topics for p in md.topics[t].partitions]
+        c.assign(c.offsets_for_times(wanted, timeout=30))
+        events: list[Event] = []
+        while time.monotonic() < deadline and not done(events):
+            msg = c.poll(0.5)
+            if msg is None:
+                continue
+            if msg.error():
+                if msg.error().code() in (KafkaError._PARTITION_EOF, KafkaError._TRANSPORT):
+                    continue
+                raise RuntimeError(f"consume failed: {msg.error()}")
+            key = msg.key().decode() if msg.key() else ""
+            if keys is not None and key not in keys:
+                continue
+            headers = {k: v.decode() for k, v in (msg.headers() or [])}
+            events.append(Event(msg.topic(), msg.partition(), msg.offset(), key, headers, json.loads(msg.value())))
+        return events
+    finally:
+        c.close()
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
