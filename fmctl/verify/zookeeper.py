@@ -91,7 +91,9 @@ def _kraft_checks(ctx: Context) -> Iterator[Check]:
         yield Check(C, "kraft quorum answers", "yes", proc.stderr.strip()[-200:] or f"rc={proc.returncode}", ok=False)
         return
     voters = re.search(r"CurrentVoters:\s*\[(.*)\]", proc.stdout)
-    ids = sorted(int(i) for i in re.findall(r'"id":\s*(\d+)', voters.group(1))) if voters else []
+    # 3.9 prints either [1,2,3] or JSON objects with "id" (KIP-853); take the ids of either
+    body = voters.group(1) if voters else ""
+    ids = sorted(int(i) for i in (re.findall(r'"id":\s*(\d+)', body) or re.findall(r"\d+", body)))
     leader = re.search(r"LeaderId:\s*(-?\d+)", proc.stdout)
     want = sorted(c["id"] for c in filters.kraft_controllers(ctx.data))
     yield Check(C, "kraft quorum voters", want, ids)
