@@ -21,7 +21,9 @@ def make_engine(settings: Settings, *, pool_size: int | None = None) -> Engine:
         },
         pool_size=pool_size or settings.pg_pool_size,
         max_overflow=0,
-        pool_pre_ping=True,  # pgbouncer or PostgreSQL restarts close idle client connections
+        # No pre-ping: it costs a round trip per request. A connection that pgbouncer closed fails
+        # its request (503, retry) and SQLAlchemy then replaces every pooled connection.
+        pool_pre_ping=False,
         pool_recycle=600,
     )
 

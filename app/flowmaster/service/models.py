@@ -118,9 +118,10 @@ class ProcessVersion(Base):
     major: Mapped[int] = mapped_column(Integer)
     minor: Mapped[int] = mapped_column(Integer)
     patch: Mapped[int] = mapped_column(Integer)
-    bpmn: Mapped[str] = mapped_column(Text)
-    dmn: Mapped[dict[str, Any]] = mapped_column()
-    rule_cases: Mapped[dict[str, Any]] = mapped_column()
+    # The content is loaded when used: running instances take parsed versions from a cache.
+    bpmn: Mapped[str] = mapped_column(Text, deferred=True, deferred_group="content")
+    dmn: Mapped[dict[str, Any]] = mapped_column(deferred=True, deferred_group="content")
+    rule_cases: Mapped[dict[str, Any]] = mapped_column(deferred=True, deferred_group="content")
     digest: Mapped[str] = mapped_column(String(80))
     links: Mapped[list[Any]] = mapped_column()  # call activities: [{"caller", "callee", "policy", "element"}]
     approvals: Mapped[list[Any]] = mapped_column()  # the approvals that counted
@@ -186,7 +187,7 @@ class Instance(Base):
     user_tasks: Mapped[list[Any]] = mapped_column()  # waiting user tasks (summary)
     # The engine's serialized workflow. json, not jsonb: SpiffWorkflow rebuilds task data by
     # replaying per-task deltas in the stored key order, which jsonb does not keep.
-    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True)  # loaded only to run the instance
     log_count: Mapped[int] = mapped_column(Integer, default=0)
     started_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = _now()

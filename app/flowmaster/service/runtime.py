@@ -52,6 +52,10 @@ class Runtime:
                 cache.popitem(last=False)
         return value
 
+    def cached_process(self, version_id: uuid.UUID) -> LoadedProcess | None:
+        with self._lock:
+            return self._processes.get(version_id)
+
     def process(self, version_id: uuid.UUID, bpmn: str, dmn: Mapping[str, str]) -> LoadedProcess:
         return self._cached(self._processes, version_id, lambda: load_process([bpmn], list(dmn.values()), require_linked=False))
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from ...processes import InstanceStateError, InstanceStatus, ProcessExecutionError, ProcessInstance
 from ...processes.execution_log import ExecutionLog, json_safe
@@ -134,11 +134,13 @@ def start(
     if idem.replay:
         return idem.replay
     version = get_version(db, process, body.version, "body.version")
-    loaded = svc.runtime.process(version.id, version.bpmn, version.dmn)
+    loaded = svc.runtime.cached_process(version.id) or svc.runtime.process(version.id, version.bpmn, version.dmn)
     instance_id = uuid.uuid4()
     inst = start_instance(svc.runtime.engine, loaded, body.data, str(instance_id))
+    now = dt.datetime.now(dt.UTC)  # set here rather than by the server: no re-read after the insert
     row = Instance(
         id=instance_id,
+        created_at=now,
         process_id=process.id,
         version_id=version.id,
         version=version.version,
@@ -152,19 +154,22 @@ def start(
     )
     db.add(row)
     _store_run(db, row, inst, caller, process)
-    db.refresh(row)
     response = idem.finish(201, instance_out(row, process.key))
     db.commit()
     return response
 
 
 def get_instance(db: Session, caller: Caller, instance_id: uuid.UUID, *, lock: bool = False) -> tuple[Instance, Process]:
-    stmt = select(Instance).where(Instance.id == instance_id)
-    row = db.execute(stmt.with_for_update() if lock else stmt).scalar_one_or_none()
-    if row is None:
+    """The instance and its process in one query; lock=True also loads the snapshot, to run it on."""
+    stmt = select(Instance, Process).join(Process, Process.id == Instance.process_id).where(Instance.id == instance_id)
+    if lock:
+        stmt = stmt.options(undefer(Instance.snapshot)).with_for_update(of=Instance)
+    found = db.execute(stmt).first()
+    if found is None:
         raise not_found("instance", "path.instance_id")
+    row, process = found
     caller.require_entity(row.legal_entity_id, "path.instance_id")
-    return row, db.get(Process, row.process_id)  # type: ignore[return-value]
+    return row, process
 
 
 @router.get("", response_model=Page, summary="Instances of your legal entities, newest first")
@@ -255,10 +260,13 @@ def complete_user_task(
         return idem.replay
     if row.status != InstanceStatus.WAITING:
         raise ApiError(409, "not_waiting", f"instance is {row.status}", [("path.instance_id", f"instance is {row.status}")])
-    version = db.get(ProcessVersion, row.version_id)
-    loaded = svc.runtime.process(version.id, version.bpmn, version.dmn)  # type: ignore[union-attr]
-    entries = list(db.execute(select(LogEntry.entry).where(LogEntry.instance_id == row.id).order_by(LogEntry.seq)).scalars())
-    inst = svc.runtime.engine.restore(loaded, row.snapshot, entries)
+    loaded = svc.runtime.cached_process(row.version_id)
+    if loaded is None:
+        version = db.get(ProcessVersion, row.version_id)
+        loaded = svc.runtime.process(version.id, version.bpmn, version.dmn)  # type: ignore[union-attr]
+    # The restored log only numbers new entries after the stored ones (which stay in the table):
+    # stand-ins of the stored count save reading them back.
+    inst = svc.runtime.engine.restore(loaded, row.snapshot, [{"seq": n} for n in range(1, row.log_count + 1)])
     try:
         inst.complete_user_task(task_ref, body.data, actor=caller.username)
     except InstanceStateError as exc:
@@ -266,7 +274,6 @@ def complete_user_task(
     except ProcessExecutionError:
         pass  # a later task failed: the instance is stored as failed, with the error in its log
     _store_run(db, row, inst, caller, process)
-    db.refresh(row)
     response = idem.finish(200, instance_out(row, process.key))
     db.commit()
     return response
