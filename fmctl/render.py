@@ -9,6 +9,11 @@ render`, Pulumi ConfigMaps). Each template sees:
         nothing for cluster-wide files
   env   the environment's name
 
+A caller that knows more than the spec (a Pulumi target's service names, a
+stack's public key) passes it to `render_one` as extra keyword variables;
+templates treat such variables as optional (`is defined`), so `fmctl render`
+and Ansible, which pass none, render the same template.
+
 Rendered files never hold a secret value: secrets go to separate files that
 the roles write from the resolved secrets, mode 0600.
 """
@@ -77,9 +82,9 @@ def spec_data(spec: PlatformSpec) -> dict:
     return spec.model_dump(mode="json", by_alias=True)
 
 
-def render_one(spec: PlatformSpec, template: str, node: dict | None = None) -> str:
+def render_one(spec: PlatformSpec, template: str, node: dict | None = None, **extra: object) -> str:
     data = spec_data(spec)
-    return environment().get_template(template).render(spec=data, node=node or {}, env=spec.name)
+    return environment().get_template(template).render(spec=data, node=node or {}, env=spec.name, **extra)
 
 
 def render_all(spec: PlatformSpec) -> dict[str, str]:

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import pulumi
 
-from stacks import kong_config
 from stacks.docker.common import DockerContext, container
+from stacks.rendered import kong_declarative
 from stacks.sizing import workload
 
 CONFIG = "/kong/declarative/kong.yml"
@@ -23,7 +23,9 @@ class KongDocker(pulumi.ComponentResource):
         super().__init__("flowmaster:docker:Kong", name, None, opts)
         ctx = args.ctx
         spec, g = ctx.spec, ctx.spec.gateway
-        text = kong_config.render(spec, lambda s: s.replace("_", "-"), ctx.settings.jwt_public_key)
+        # Each app service's containers answer on the network alias of its name (stacks.docker.app).
+        upstreams = {s: s.replace("_", "-") for s in spec.app.services}
+        text = kong_declarative(spec, upstreams, ctx.settings.jwt_public_key)
         port = g.http_port
         self.container = container(ctx, g.edge_host, f"kong:{g.kong_version}", workload(spec, "kong"), self,
                                    address=ctx.address(g.edge_host), aliases=["kong"],

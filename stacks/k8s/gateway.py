@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from stacks import kong_config, versions
+from stacks import versions
+from stacks.k8s.app import k8s_name
 from stacks.k8s.shape import (
     KubeContext,
     anti_affinity,
@@ -19,6 +20,7 @@ from stacks.k8s.shape import (
     svc_host,
     workload_resources,
 )
+from stacks.rendered import kong_declarative
 from stacks.sizing import distinct_machines, replicas, workload
 
 NAME = "kong"
@@ -36,7 +38,9 @@ class KongGateway(pulumi.ComponentResource):
         ctx, spec = args.ctx, args.ctx.spec
         g, ns = spec.gateway, ctx.ns("gateway")
         app_ns = ctx.ns("app")
-        text = kong_config.render(spec, lambda s: svc_host(s.replace("_", "-"), app_ns), ctx.settings.jwt_public_key)
+        # The app's Services live in another namespace: Kong proxies to their full names.
+        upstreams = {s: svc_host(k8s_name(s), app_ns) for s in spec.app.services}
+        text = kong_declarative(spec, upstreams, ctx.settings.jwt_public_key)
         cm = k8s.core.v1.ConfigMap(f"{ns}-kong-declarative", metadata=meta("kong-declarative", ns, labels(NAME, "gateway")),
                                    data={"kong.yml": text}, opts=pulumi.ResourceOptions(parent=self))
         n = replicas(spec, "kong")

@@ -90,3 +90,24 @@ def test_named_volumes_outlive_the_stack(build, env, target):
     r = build(env, target)
     vols = [x for x in r.resources if x.typ == "docker:index/volume:Volume"]
     assert vols and all(v.inputs["name"].startswith(f"fm-{env}-") for v in vols)
+
+
+def test_kong_declarative_config(build, env, target):
+    """Kong's uploaded file is the shared template's rendering for this target; its upstreams are app aliases."""
+    import yaml
+
+    from fmctl.render import render_one
+    from tests.stacks.harness import TEST_PEM
+
+    r = build(env, target)
+    kong = containers(r)[r.spec.gateway.edge_host]
+    [text] = [u["content"] for u in kong["uploads"] if u["file"] == "/kong/declarative/kong.yml"]
+    upstreams = {s: s.replace("_", "-") for s in r.spec.app.services}
+    assert text == render_one(r.spec, "kong/kong.yml.j2", upstreams=upstreams, jwt_public_key=TEST_PEM)
+    assert "KONG_DATABASE=off" in kong["envs"]
+    for svc in yaml.safe_load(text)["services"]:  # each upstream is a network alias of that service's containers
+        serving = [c for c in containers(r).values() if f"FM_SERVICE={svc['name']}" in c.get("envs", [])]
+        assert serving, svc["name"]
+        for c in serving:
+            assert svc["host"] in c["networksAdvanced"][0]["aliases"]
+            assert f"FM_PORT={svc['port']}" in c["envs"]

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import hcl2
+import jinja2
 import jsonschema
 import pytest
 import yaml
@@ -35,8 +36,11 @@ def variant(env: str, mutate) -> PlatformSpec:
 # ================================================================= Kong
 
 
-def kong(spec: PlatformSpec) -> dict:
-    doc = yaml.safe_load(render_one(spec, "kong/kong.yml.j2"))
+PEM = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAbm90LWEtcmVhbC1rZXktanVzdC1hLXRlc3QtdmFsdWU=\n-----END PUBLIC KEY-----\n"
+
+
+def kong(spec: PlatformSpec, **variables) -> dict:
+    doc = yaml.safe_load(render_one(spec, "kong/kong.yml.j2", **variables))
     jsonschema.Draft202012Validator(SCHEMA).validate(doc)
     return doc
 
@@ -49,6 +53,10 @@ def plugins(route: dict) -> dict[str, dict]:
     found = {p["name"]: p.get("config", {}) for p in route.get("plugins", [])}
     assert len(found) == len(route.get("plugins", [])), "a plugin is configured twice on one route"
     return found
+
+
+def refused(doc: dict) -> bool:
+    return not jsonschema.Draft202012Validator(SCHEMA).is_valid(doc)
 
 
 def test_kong_schema_is_a_valid_schema():
@@ -71,7 +79,7 @@ def test_kong_config_matches_schema_and_spec(env: str):
         assert kr["methods"] == list(route.methods)
         assert kr["strip_path"] is route.strip_path
         got = plugins(kr)
-        expected = {a for a in route.auth if a != "none"}
+        expected = {"jwt"} if set(route.auth) - {"none"} else set()  # oauth2 too: tokens in JWT form
         if route.rate_limit:
             expected.add("rate-limiting")
         if route.add_request_headers:
@@ -90,8 +98,6 @@ def test_kong_config_matches_schema_and_spec(env: str):
         if route.add_request_headers:
             headers = [f"{k}:{v}" for k, v in sorted(route.add_request_headers.items())]
             assert got["request-transformer"]["add"]["headers"] == headers
-        if "oauth2" in got:
-            assert got["oauth2"]["enable_client_credentials"] is True
     # only services that have routes become Kong services
     assert {s["name"] for s in doc["services"]} == {r.service for r in spec.gateway.routes.values()}
 
@@ -108,28 +114,63 @@ def test_kong_values_of_the_shipped_routes():
     assert routes["logging_console"][0]["port"] == 9001
 
 
-def test_kong_multi_auth_is_any_of_with_anonymous_refused():
+def test_kong_oauth2_routes_take_access_tokens_in_jwt_form():
+    """Kong refuses its oauth2 plugin without a database: jwt and oauth2 routes share the jwt check."""
     doc = kong(load_spec("prod").spec)
     routes = kong_routes(doc)
-    multi = plugins(routes["process_api"][1])
-    assert multi["jwt"]["anonymous"] == multi["oauth2"]["anonymous"] == "anonymous"
-    single = plugins(routes["executions_api"][1])
-    assert "anonymous" not in single["jwt"]  # one method: the plugin itself refuses
+    both = plugins(routes["process_api"][1])  # auth: [jwt, oauth2]
+    only_jwt = plugins(routes["executions_api"][1])  # auth: [jwt]
+    assert both["jwt"] == only_jwt["jwt"] == {"key_claim_name": "iss", "claims_to_verify": ["exp"], "run_on_preflight": True}
+    assert "anonymous" not in both["jwt"]  # the plugin itself refuses a request without a valid token
+    assert all("oauth2" not in plugins(r) for _, r in routes.values())
+
+
+def test_kong_oauth2_alone_is_the_jwt_check_and_none_is_open():
+    def auth(d: dict) -> None:
+        routes = d["gateway"]["routes"]
+        routes["process_api"]["auth"] = ["oauth2"]
+        routes["executions_api"]["auth"] = ["none"]
+
+    routes = kong_routes(kong(variant("local", auth)))
+    assert "jwt" in plugins(routes["process_api"][1])
+    assert "jwt" not in plugins(routes["executions_api"][1])
+
+
+def test_kong_schema_refuses_the_oauth2_plugin():
+    """The schema is DB-less Kong's: an oauth2 plugin would make Kong refuse the whole file."""
+    doc = kong(load_spec("prod").spec)
+    doc["services"][0]["routes"][0].setdefault("plugins", []).append(
+        {"name": "oauth2", "config": {"enable_client_credentials": True}})
+    assert refused(doc)
+
+
+def test_kong_issuer_consumer_holds_the_public_key():
+    spec = load_spec("prod").spec
+    doc = kong(spec, jwt_public_key=PEM)
     [consumer] = doc["consumers"]
-    assert consumer["username"] == "anonymous"
-    [termination] = consumer["plugins"]
-    assert termination["name"] == "request-termination"
-    assert termination["config"]["status_code"] == 401
+    assert consumer["username"] == spec.gateway.jwt_issuer
+    [cred] = consumer["jwt_secrets"]
+    # the jwt plugin finds the credential by the token's iss claim
+    assert cred == {"key": spec.gateway.jwt_issuer, "algorithm": "RS256", "rsa_public_key": PEM, "tags": ["flowmaster", "prod"]}
 
 
-def test_kong_without_multi_auth_needs_no_anonymous_consumer():
-    def single_auth(d: dict) -> None:
-        for route in d["gateway"]["routes"].values():
-            route["auth"] = [a for a in route["auth"] if a != "oauth2"]
+def test_kong_without_a_key_has_no_consumer():
+    text = render_one(load_spec("prod").spec, "kong/kong.yml.j2")
+    assert "consumers" not in yaml.safe_load(text)
+    assert "refuses every token" in text  # said in the file, for whoever reads `fmctl render` output
 
-    doc = kong(variant("local", single_auth))
-    assert "consumers" not in doc
-    assert all("oauth2" not in plugins(r) for _, r in kong_routes(doc).values())
+
+def test_kong_schema_refuses_a_secret_in_a_credential():
+    doc = kong(load_spec("prod").spec, jwt_public_key=PEM)
+    with_secret = copy.deepcopy(doc)
+    with_secret["consumers"][0]["jwt_secrets"][0]["secret"] = "shared"
+    assert refused(with_secret)
+    private = copy.deepcopy(doc)
+    private["consumers"][0]["jwt_secrets"][0]["rsa_public_key"] = "-----BEGIN PRIVATE KEY-----\nMC4C\n-----END PRIVATE KEY-----\n"
+    assert refused(private)
+    hmac = copy.deepcopy(doc)
+    hmac["consumers"][0]["jwt_secrets"][0]["algorithm"] = "HS256"
+    assert refused(hmac)
 
 
 @pytest.mark.parametrize(("env", "discovery", "api_host", "console_host"), [
@@ -143,21 +184,42 @@ def test_kong_upstream_host_follows_service_discovery(env, discovery, api_host, 
     assert hosts == {"api": api_host, "logging_console": console_host}
 
 
+def test_kong_upstreams_from_the_caller_win():
+    """A stack passes its own names (Kubernetes: full Service names in the app's namespace)."""
+    spec = load_spec("prod").spec
+    upstreams = {s: f"{s.replace('_', '-')}.flowmaster-app.svc.cluster.local" for s in spec.app.services}
+    hosts = {s["name"]: s["host"] for s in kong(spec, upstreams=upstreams)["services"]}
+    assert hosts == {"api": "api.flowmaster-app.svc.cluster.local",
+                     "logging_console": "logging-console.flowmaster-app.svc.cluster.local"}
+
+
+def test_kong_upstreams_missing_a_routed_service_fail():
+    spec = load_spec("prod").spec
+    with pytest.raises(jinja2.UndefinedError):
+        render_one(spec, "kong/kong.yml.j2", upstreams={"api": "api.example"})
+
+
 def test_kong_schema_refuses_a_misspelt_plugin_field():
     doc = kong(load_spec("local").spec)
     broken = copy.deepcopy(doc)
     plugin = next(p for p in broken["services"][0]["routes"][0]["plugins"] if p["name"] == "rate-limiting")
     plugin["config"]["minutes"] = plugin["config"].pop("minute", 1)
     plugin["config"].pop("second", None)
-    with pytest.raises(jsonschema.ValidationError):
-        jsonschema.Draft202012Validator(SCHEMA).validate(broken)
+    assert refused(broken)
 
 
-def test_kong_config_holds_no_secret_reference_or_credential():
-    text = render_one(load_spec("prod").spec, "kong/kong.yml.j2")
+@pytest.mark.parametrize("key", [None, PEM])
+def test_kong_config_holds_no_secret_reference_or_credential(key):
+    spec = load_spec("prod").spec
+    text = render_one(spec, "kong/kong.yml.j2", **({"jwt_public_key": key} if key else {}))
     assert "secret:" not in text and "vault:" not in text
-    for key in ("jwt_secrets", "oauth2_credentials", "rsa_public_key", "client_secret", "provision_key"):
-        assert key not in text
+    assert "PRIVATE KEY" not in text
+    for key_name in ("oauth2_credentials", "client_secret", "provision_key", "password"):
+        assert key_name not in text
+    doc = yaml.safe_load(text)
+    for consumer in doc.get("consumers", []):
+        for cred in consumer["jwt_secrets"]:
+            assert "secret" not in cred  # Kong generates it; RS256 never uses it
 
 
 # ================================================================= Vault
