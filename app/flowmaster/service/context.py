@@ -44,13 +44,11 @@ class Services:
     _producer: Producer | None = field(default=None, repr=False)
 
     def kafka_probe(self) -> Producer:
-        """A producer for readiness metadata checks (the relay's own when it runs here)."""
-        if self.relay is not None:
-            return self.relay.producer
+        """A producer of its own for readiness metadata checks (the relay thread owns the relay's)."""
         if self._producer is None:
             from .kafka import make_producer
 
-            self._producer = make_producer(self.settings)
+            self._producer = make_producer(self.settings, client_id="flowmaster-readiness")
         return self._producer
 
     def wake_relay_on_commit(self) -> None:

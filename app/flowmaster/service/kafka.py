@@ -21,10 +21,10 @@ def client_config(settings: Settings) -> dict[str, Any]:
     }
 
 
-def producer_config(settings: Settings) -> dict[str, Any]:
+def producer_config(settings: Settings, client_id: str = "flowmaster-outbox-relay") -> dict[str, Any]:
     return {
         **client_config(settings),
-        "client.id": "flowmaster-outbox-relay",
+        "client.id": client_id,
         # Every in-sync replica has the event before it counts as sent; retries never duplicate
         # or reorder within a partition.
         "acks": "all",
@@ -36,8 +36,8 @@ def producer_config(settings: Settings) -> dict[str, Any]:
     }
 
 
-def make_producer(settings: Settings) -> Producer:
-    return Producer(producer_config(settings))
+def make_producer(settings: Settings, client_id: str = "flowmaster-outbox-relay") -> Producer:
+    return Producer(producer_config(settings, client_id))
 
 
 def check_topics(settings: Settings, producer: Producer) -> list[str]:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from confluent_kafka import KafkaError, Producer
+from confluent_kafka import KafkaError, KafkaException, Producer
 from sqlalchemy import Engine, delete, func, select, update
 
 from . import metrics
@@ -45,7 +45,8 @@ class Relay:
     def producer(self) -> Producer:
         if self._producer is None or self._fatal:
             if self._producer is not None:
-                log.warning("replacing the Kafka producer after a fatal error")
+                log.warning("replacing the Kafka producer")
+                self._producer.flush(0)
             self._producer = self._factory()
             self._fatal = False
         return self._producer
@@ -81,17 +82,18 @@ class Relay:
 
                 return cb
 
+            refused: KafkaException | None = None
             for row in rows:
                 value = json.dumps(row.payload, sort_keys=True, separators=(",", ":")).encode()
                 headers = [("event_id", str(row.event_id).encode()), ("event_type", row.event_type.encode())]
-                while True:
-                    try:
-                        producer.produce(
-                            topics[row.topic], value=value, key=row.key.encode(), headers=headers, on_delivery=report(row.id)
-                        )
-                        break
-                    except BufferError:
-                        producer.poll(0.1)  # local queue full: let deliveries drain
+                try:
+                    self._produce(producer, topics[row.topic], value, row.key.encode(), headers, report(row.id))
+                except KafkaException as exc:
+                    # Refused before queueing (e.g. "unknown topic" from metadata taken while the
+                    # brokers restarted): stop here so later events of the same key do not
+                    # overtake this one; it and the rest go in a later round.
+                    refused = exc
+                    break
             # Wait until every delivery is decided, so a failed row is never still queued when
             # the next round produces it again.
             producer.flush(self.settings.relay_delivery_timeout + 5)
@@ -103,7 +105,28 @@ class Relay:
         if failed:
             metrics.OUTBOX_FAILED.inc(len(failed))
             log.warning("outbox events not delivered; they stay queued", extra={"failed": len(failed), "error": str(failed[0])})
+        if refused is not None:
+            # librdkafka keeps a topic it was told is unknown until its next full metadata refresh
+            # (minutes): a new producer asks the brokers again at once.
+            self._fatal = True
+            log.warning("Kafka refused an event; the relay starts a new producer", extra={"error": str(refused)})
         return len(sent)
+
+    @staticmethod
+    def _produce(
+        producer: Producer,
+        topic: str,
+        value: bytes,
+        key: bytes,
+        headers: list[tuple[str, bytes]],
+        on_delivery: Callable[[KafkaError | None, Any], None],
+    ) -> None:
+        while True:
+            try:
+                producer.produce(topic, value=value, key=key, headers=headers, on_delivery=on_delivery)
+                return
+            except BufferError:
+                producer.poll(0.1)  # local queue full: let deliveries drain
 
     def pending(self) -> int:
         with self.engine.connect() as conn:
