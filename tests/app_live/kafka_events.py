@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from fmctl.verify.report import Context
 
@@ -48,6 +48,7 @@ def consumer(ctx: Context) -> Consumer:
         "group.id": f"fm-test-{uuid.uuid4().hex[:8]}",
         "enable.auto.commit": False,
         "enable.partition.eof": False,
+        "auto.offset.reset": "earliest",  # a partition without a usable offset is read from its start
         "logger": logging.getLogger("tests.kafka"),  # librdkafka's reconnect chatter into pytest's log capture
     })
 
@@ -65,9 +66,7 @@ def collect(
     c = consumer(ctx)
     try:
         deadline = time.monotonic() + timeout
-        md = c.list_topics(timeout=30)
-        wanted = [TopicPartition(t, p, since_ms) for t in topics for p in md.topics[t].partitions]
-        c.assign(c.offsets_for_times(wanted, timeout=30))
+        c.assign(_offsets_since(c, topics, since_ms, deadline))
         events: list[Event] = []
         while time.monotonic() < deadline and not done(events):
             msg = c.poll(0.5)
@@ -86,6 +85,22 @@ def collect(
         return events
     finally:
         c.close()
+
+
+def _offsets_since(c: Consumer, topics: list[str], since_ms: int, deadline: float) -> list[TopicPartition]:
+    """The first offset at or after since_ms of every partition. Right after brokers restart some
+    partitions answer with an error (no leader yet): ask again until all answer, within the deadline."""
+    while True:
+        try:
+            md = c.list_topics(timeout=30)
+            wanted = [TopicPartition(t, p, since_ms) for t in topics for p in md.topics[t].partitions]
+            found = c.offsets_for_times(wanted, timeout=30)
+            if all(tp.error is None for tp in found) or time.monotonic() > deadline:
+                return found
+        except KafkaException:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(1)
 
 
 def now_ms() -> int:

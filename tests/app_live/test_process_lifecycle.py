@@ -196,3 +196,38 @@ def test_templates_library_creates_processes(author: Api, outsider: Api, org: Or
     assert outsider.get(f"/api/v1/templates/{tid}").status_code == 403
     r = outsider.post("/api/v1/processes/from-template", json={"template_id": tid, "legal_entity": org.le_b, "risk_class": "low"})
     assert r.status_code == 403 and r.json()["errors"][0]["field"] == "body.template_id"
+
+
+def test_running_instances_keep_their_version_and_migrate_where_compatible(author: Api, approver: Api, org: Org) -> None:
+    key = f"order_migration_{org.run}"
+    files = example_files(key)
+    r = author.post("/api/v1/processes", data={"legal_entity": org.le_a, "risk_class": "low"}, files=files)
+    pid = r.json()["id"]
+    approver.post(f"/api/v1/processes/{pid}/approvals", json={"role": "process-owner"})
+    assert author.post(f"/api/v1/processes/{pid}/versions", json={"bump": "major"}).status_code == 201
+    data = {"amount": 1500, "customerId": "c-1", "customerTier": "standard"}
+    iid = author.post("/api/v1/instances", json={"process_id": pid, "data": data}).json()["id"]
+
+    def publish(bpmn: bytes, dmn: bytes, bump: str) -> str:
+        assert author.post(f"/api/v1/processes/{pid}/draft", json={}).status_code == 201
+        upload = [("bpmn", ("p.bpmn", bpmn, "application/xml")), ("dmn", ("p.dmn", dmn, "application/xml"))]
+        assert author.put(f"/api/v1/processes/{pid}/draft", files=upload).status_code == 200
+        assert approver.post(f"/api/v1/processes/{pid}/approvals", json={"role": "process-owner"}).status_code == 201
+        r = author.post(f"/api/v1/processes/{pid}/versions", json={"bump": bump})
+        assert r.status_code == 201, r.text
+        return r.json()["version"]
+
+    bpmn, dmn = files[0][1][1], files[1][1][1]
+    v11 = publish(bpmn, dmn.replace(b"[1000..10000[", b"[1200..10000["), "minor")
+    # the user task is renamed in 2.0.0: an instance waiting there cannot move
+    v2 = publish(bpmn.replace(b'review_order"', b'review_order_v2"'), dmn, "major")
+    assert author.get(f"/api/v1/instances/{iid}").json()["version"] == "1.0.0"  # publishing moves nobody
+    r = author.post(f"/api/v1/instances/{iid}/migrations", json={"to_version": v2})
+    assert r.status_code == 409 and r.json()["errors"][0]["field"] == "body.to_version"
+    assert "review_order" in r.json()["message"]
+    r = author.post(f"/api/v1/instances/{iid}/migrations", json={"to_version": v11})
+    assert r.status_code == 200 and r.json()["version"] == "1.1.0" and r.json()["status"] == "waiting", r.text
+    done = approver.post(f"/api/v1/instances/{iid}/user-tasks/review_order/complete", json={"data": {"approved": True}}).json()
+    assert done["status"] == "completed" and done["version"] == "1.1.0"
+    events = [e["event"] for e in author.get(f"/api/v1/instances/{iid}/log").json()["items"]]
+    assert "instance_migrated" in events and events[-1] == "instance_completed"

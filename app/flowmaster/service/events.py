@@ -68,6 +68,7 @@ _INSTANCE_EVENTS = {
     "instance_started": "instance.started",
     "instance_completed": "instance.completed",
     "instance_failed": "instance.failed",
+    "instance_migrated": "instance.migrated",
 }
 
 

@@ -11,11 +11,13 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
+from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.util.task import TaskState
 
 from ..processes import LoadedProcess, ProcessEngine, ProcessExecutionError, ProcessInstance, load_process
+from ..processes.bpmn_diff import migration_blockers
 from ..processes.execution_log import ExecutionLog, json_safe
-from ..processes.spiff_tasks import Handler
+from ..processes.spiff_tasks import FlowmasterScriptEngine, Handler, make_serializer
 from ..rules import DecisionModel, parse_dmn
 
 
@@ -80,3 +82,39 @@ def start_instance(engine: ProcessEngine, process: LoadedProcess, data: Mapping[
     with contextlib.suppress(ProcessExecutionError):  # the instance records the failure itself
         instance.advance()
     return instance
+
+
+class MigrationBlocked(Exception):
+    def __init__(self, blockers: list[str]) -> None:
+        self.blockers = blockers
+        super().__init__("; ".join(blockers))
+
+
+def migrate_instance(
+    engine: ProcessEngine, inst: ProcessInstance, old_bpmn: str, new: LoadedProcess, new_bpmn: str, versions: tuple[str, str]
+) -> None:
+    """Move a running instance onto another version of its process, where compatible: every task
+    it has (waiting or done) must still exist with the same type. Then it runs on (a changed
+    decision table or script applies from here)."""
+    waiting = {t.bpmn_id for t in inst.user_tasks()}
+    blockers = migration_blockers(old_bpmn, new_bpmn, waiting)
+    top, subs = diff_workflow(make_serializer().registry, inst.workflow, new.spec, new.subprocess_specs)
+    for task in top.removed:
+        name = task.task_spec.bpmn_id or task.task_spec.name
+        blockers.append(f"task '{name}' ({TaskState.get_name(task.state)}) has no counterpart in version {versions[1]}")
+    for sp_id, sub in subs.items():
+        if sub is None or sub.removed:
+            blockers.append(f"the running linked process {inst.workflow.subprocesses[sp_id].spec.name} cannot move")
+    if blockers:
+        raise MigrationBlocked(sorted(set(blockers)))
+    workflow = inst.workflow
+    migrate_workflow(top, workflow, new.spec)
+    for sp_id, sub in subs.items():
+        sp = workflow.subprocesses[sp_id]
+        migrate_workflow(sub, sp, new.subprocess_specs[sp.spec.name])
+    workflow.subprocess_specs = new.subprocess_specs
+    workflow.script_engine = FlowmasterScriptEngine(new.decisions, engine.handlers)
+    inst.process = new
+    inst.log.record("instance_migrated", process=new.process_id, from_version=versions[0], to_version=versions[1])
+    with contextlib.suppress(ProcessExecutionError):
+        inst.advance()

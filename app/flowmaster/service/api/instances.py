@@ -21,7 +21,7 @@ from ..events import emit, instance_events
 from ..idempotency import IdemDep, claim
 from ..models import Instance, LogEntry, Process, ProcessVersion
 from ..pagination import Page, PageDep, list_fetch, paginate, sql_fetch
-from ..runtime import start_instance
+from ..runtime import MigrationBlocked, migrate_instance, start_instance
 from .processes import get_process, get_version
 
 router = APIRouter(prefix="/api/v1/instances", tags=["instances"], responses=ERROR_RESPONSES)
@@ -273,6 +273,47 @@ def complete_user_task(
         raise ApiError(409, "no_such_task", str(exc), [("path.task_ref", str(exc))]) from exc
     except ProcessExecutionError:
         pass  # a later task failed: the instance is stored as failed, with the error in its log
+    _store_run(db, row, inst, caller, process)
+    response = idem.finish(200, instance_out(row, process.key))
+    db.commit()
+    return response
+
+
+class MigrateIn(BaseModel):
+    to_version: str = Field(max_length=32, description="a published version of the same process")
+
+
+@router.post("/{instance_id}/migrations", summary="Move a running instance onto another version, where compatible")
+def migrate(
+    body: MigrateIn,
+    request: Request,
+    instance_id: Annotated[uuid.UUID, InstanceId],
+    idempotency_key: IdemDep,
+    caller: CallerDep,
+    svc: SvcDep,
+    db: DbDep,
+) -> Any:
+    row, process = get_instance(db, caller, instance_id, lock=True)
+    idem = claim(
+        db, caller.id, idempotency_key, f"POST {request.url.path}", body.model_dump(mode="json"), svc.settings.idempotency_ttl
+    )
+    if idem.replay:
+        return idem.replay
+    if row.status in {InstanceStatus.COMPLETED, InstanceStatus.FAILED}:
+        raise ApiError(409, "finished", f"instance is {row.status}", [("path.instance_id", f"instance is {row.status}")])
+    target = get_version(db, process, body.to_version, "body.to_version")
+    if target.id == row.version_id:
+        raise bad_request("body.to_version", f"the instance already runs version {target.version}")
+    current = db.get(ProcessVersion, row.version_id)
+    old = svc.runtime.process(current.id, current.bpmn, current.dmn)  # type: ignore[union-attr]
+    new = svc.runtime.process(target.id, target.bpmn, target.dmn)
+    inst = svc.runtime.engine.restore(old, row.snapshot, [{"seq": n} for n in range(1, row.log_count + 1)])
+    try:
+        migrate_instance(svc.runtime.engine, inst, current.bpmn, new, target.bpmn, (row.version, target.version))  # type: ignore[union-attr]
+    except MigrationBlocked as exc:
+        reason = f"cannot move to {target.version}: {exc}"
+        raise ApiError(409, "migration_blocked", reason, [("body.to_version", reason)]) from exc
+    row.version_id, row.version = target.id, target.version
     _store_run(db, row, inst, caller, process)
     response = idem.finish(200, instance_out(row, process.key))
     db.commit()
