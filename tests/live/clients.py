@@ -14,8 +14,8 @@ def redis(ctx: Context) -> RedisCluster:
     first = r.shards[0].master
     return RedisCluster(
         startup_nodes=[ClusterNode(ctx.address(first), r.port)],
-        username="admin",
-        password=ctx.secret(r.users["admin"].password),
+        username=r.admin_user,
+        password=ctx.secret(r.users[r.admin_user].password),
         socket_timeout=5,
     )
 
