@@ -6,6 +6,7 @@ import psycopg
 from confluent_kafka.admin import AdminClient
 from redis.cluster import ClusterNode, RedisCluster
 
+from fmctl.filters import kafka_admin_user
 from fmctl.verify.report import Context
 
 
@@ -58,8 +59,8 @@ def kafka_admin(ctx: Context) -> AdminClient:
         "bootstrap.servers": ",".join(f"{ctx.address(b.host)}:{k.port}" for b in k.brokers),
         "security.protocol": "SASL_PLAINTEXT",
         "sasl.mechanism": k.sasl_mechanism,
-        "sasl.username": "admin",
-        "sasl.password": ctx.secret(k.users["admin"].password),
+        "sasl.username": kafka_admin_user(ctx.data),
+        "sasl.password": ctx.secret(k.users[kafka_admin_user(ctx.data)].password),
     })
 
 
