@@ -32,7 +32,11 @@ _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
 def idempotency_header(
     idempotency_key: Annotated[
         str | None,
-        Header(alias=HEADER, description="makes the create safe to retry: the same key and body return the first response"),
+        Header(
+            alias=HEADER,
+            pattern=_KEY.pattern,  # documented in the OpenAPI schema; checked again below for a clear reason
+            description="makes the create safe to retry: the same key and body return the first response",
+        ),
     ] = None,
 ) -> str | None:
     if idempotency_key is not None and not _KEY.match(idempotency_key):
