@@ -235,12 +235,21 @@ def test_edge_sets_the_route_request_headers(platform, stand_in_app):
 def test_edge_caches_for_the_route_cache_ttl(platform, stand_in_app):
     r = next(r for r in filters.edge_routes(platform.data) if r["cache_ttl"] and r["upstream"] == "api")
     url = f"{edge(platform)}{r['path']}?probe={uuid.uuid4().hex}"  # a key no earlier run cached
-    first = requests.get(url, headers={"Authorization": "Bearer a"}, timeout=TIMEOUT)
-    second = requests.get(url, headers={"Authorization": "Bearer a"}, timeout=TIMEOUT)
-    other_user = requests.get(url, headers={"Authorization": "Bearer b"}, timeout=TIMEOUT)
-    assert [first.headers["X-Cache-Status"], second.headers["X-Cache-Status"], other_user.headers["X-Cache-Status"]] \
-        == ["MISS", "HIT", "MISS"]
-    assert len(stand_in_app.hits) == 2  # the hit never reached the upstream
+
+    def status(token: str) -> str:
+        return requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT).headers["X-Cache-Status"]
+
+    assert status("a") == "MISS"
+    # nginx may answer the client before it has renamed the cache file into
+    # place (seen under load): ask again until the entry is there, bounded.
+    repeats = [status("a") for _ in range(1)]
+    while repeats[-1] == "MISS" and len(repeats) < 50:
+        repeats.append(status("a"))
+    assert repeats[-1] == "HIT", repeats
+    upstream_calls = len(stand_in_app.hits)
+    assert upstream_calls == 1 + repeats.count("MISS")  # every HIT was served without the upstream
+    assert status("b") == "MISS"  # the key holds the caller's credentials: no cross-user answers
+    assert len(stand_in_app.hits) == upstream_calls + 1
 
 
 # ================================================================= drills
