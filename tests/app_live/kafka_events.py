@@ -1,7 +1,9 @@
 """Read the service's events back from Kafka as the `flowmaster` SCRAM user.
 
-Partitions are assigned directly from offsets found by timestamp: no consumer group, nothing
-committed, so reading never disturbs other consumers.
+A test notes every partition's end offset before it acts (`end_offsets`), then reads from there
+(`collect`): whatever it caused has a higher offset, whatever happens to the brokers meanwhile.
+Partitions are assigned directly: no consumer group, nothing committed, so reading never
+disturbs other consumers.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 
 from fmctl.verify.report import Context
+
+Offsets = dict[tuple[str, int], int]
 
 
 @dataclass(frozen=True)
@@ -48,25 +52,38 @@ def consumer(ctx: Context) -> Consumer:
         "group.id": f"fm-test-{uuid.uuid4().hex[:8]}",
         "enable.auto.commit": False,
         "enable.partition.eof": False,
-        "auto.offset.reset": "earliest",  # a partition without a usable offset is read from its start
+        "auto.offset.reset": "earliest",
         "logger": logging.getLogger("tests.kafka"),  # librdkafka's reconnect chatter into pytest's log capture
     })
 
 
+def end_offsets(ctx: Context, topics: list[str]) -> Offsets:
+    """Every partition's end offset now: where the events a test is about to cause will start."""
+    c = consumer(ctx)
+    try:
+        md = c.list_topics(timeout=30)
+        return {
+            (t, p): c.get_watermark_offsets(TopicPartition(t, p), timeout=30)[1]
+            for t in topics
+            for p in md.topics[t].partitions
+        }
+    finally:
+        c.close()
+
+
 def collect(
     ctx: Context,
-    topics: list[str],
-    since_ms: int,
+    start: Offsets,
     done: Callable[[list[Event]], bool],
     timeout: float = 90.0,
     keys: set[str] | None = None,
 ) -> list[Event]:
-    """Events on `topics` written since `since_ms` (optionally only these record keys), read until
+    """Events after the `start` offsets (optionally only these record keys), read until
     done(events) holds or the timeout passes (the caller asserts on what arrived)."""
     c = consumer(ctx)
     try:
         deadline = time.monotonic() + timeout
-        c.assign(_offsets_since(c, topics, since_ms, deadline))
+        c.assign([TopicPartition(t, p, offset) for (t, p), offset in sorted(start.items())])
         events: list[Event] = []
         while time.monotonic() < deadline and not done(events):
             msg = c.poll(0.5)
@@ -85,23 +102,3 @@ def collect(
         return events
     finally:
         c.close()
-
-
-def _offsets_since(c: Consumer, topics: list[str], since_ms: int, deadline: float) -> list[TopicPartition]:
-    """The first offset at or after since_ms of every partition. Right after brokers restart some
-    partitions answer with an error (no leader yet): ask again until all answer, within the deadline."""
-    while True:
-        try:
-            md = c.list_topics(timeout=30)
-            wanted = [TopicPartition(t, p, since_ms) for t in topics for p in md.topics[t].partitions]
-            found = c.offsets_for_times(wanted, timeout=30)
-            if all(tp.error is None for tp in found) or time.monotonic() > deadline:
-                return found
-        except KafkaException:
-            if time.monotonic() > deadline:
-                raise
-        time.sleep(1)
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)

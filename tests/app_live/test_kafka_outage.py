@@ -17,7 +17,7 @@ from fmctl.verify.report import Context
 from tests.live.clients import kafka_admin
 
 from .conftest import Api, Published
-from .kafka_events import collect, now_ms
+from .kafka_events import collect, end_offsets
 from .test_process_lifecycle import outbox_events
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
@@ -64,8 +64,8 @@ def run_one(author: Api, approver: Api, pid: str, i: int) -> str:
 
 
 def test_a_kafka_outage_loses_no_event(platform: Context, author: Api, approver: Api, published: Published) -> None:
-    since = now_ms() - 1000
     topics = sorted(platform.spec.kafka.topics)
+    start = end_offsets(platform, topics)
     admin = kafka_admin(platform)
     assert all_partitions_led(admin, topics), "Kafka is not healthy before the drill"
     pid = published.process_id
@@ -88,7 +88,7 @@ def test_a_kafka_outage_loses_no_event(platform: Context, author: Api, approver:
     keys = before + during + after
     expected = outbox_events(platform, keys)
     assert len(expected) == 30 * 13  # 13 events per instance of the 3-step process
-    seen = collect(platform, topics, since, lambda evs: expected.keys() <= {e.id for e in evs}, timeout=RECOVERY_TIMEOUT,
+    seen = collect(platform, start, lambda evs: expected.keys() <= {e.id for e in evs}, timeout=RECOVERY_TIMEOUT,
                    keys=set(keys))
     missing = expected.keys() - {e.id for e in seen}
     assert not missing, f"{len(missing)} of {len(expected)} events lost: {sorted({expected[m]['event_type'] for m in missing})}"

@@ -18,7 +18,7 @@ import pytest
 from fmctl.verify.report import Context
 
 from .conftest import Api, Org, example_bpmn, example_files
-from .kafka_events import Event, collect, now_ms
+from .kafka_events import Event, collect, end_offsets
 
 pytestmark = pytest.mark.live
 
@@ -36,7 +36,7 @@ def outbox_events(ctx: Context, keys: list[str]) -> dict[str, dict]:
 
 def test_create_version_approve_publish_run_and_see_the_events(platform: Context, author: Api, approver: Api,
                                                                org: Org) -> None:
-    since = now_ms() - 1000
+    start = end_offsets(platform, sorted(platform.spec.kafka.topics))
     # 1. create: a process with its first draft, from the uploaded BPMN, DMN and test cases
     r = author.post("/api/v1/processes", data={"legal_entity": org.le_a, "risk_class": "medium"}, files=example_files())
     assert r.status_code == 201, r.text
@@ -154,8 +154,7 @@ def test_create_version_approve_publish_run_and_see_the_events(platform: Context
         "instance.started", "instance.completed", "execution.task_completed", "human_task.ready", "human_task.completed",
         "agent_task.completed",
     }
-    topics = sorted(platform.spec.kafka.topics)
-    seen = collect(platform, topics, since, lambda evs: expected.keys() <= {e.id for e in evs}, keys={pid, iid})
+    seen = collect(platform, start, lambda evs: expected.keys() <= {e.id for e in evs}, keys={pid, iid})
     missing = expected.keys() - {e.id for e in seen}
     assert not missing, f"{len(missing)} events never arrived: {[expected[m]['event_type'] for m in missing]}"
     for e in seen:
