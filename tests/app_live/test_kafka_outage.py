@@ -1,22 +1,28 @@
 """Drill (slow): every Kafka broker stops while instances run; no event is lost.
 
 Instances start and complete while the brokers are down (the API does not need Kafka: events wait
-in the outbox, committed with the changes). The brokers come back; the relay publishes the
-backlog; every outbox event of these instances is then read from Kafka by its event id.
+in the outbox, committed with the changes). The drill runs a service whose relay gives up on a
+delivery after 5 s and keeps the brokers down until that relay has seen deliveries fail (its
+metric says so): the failed events must stay queued. The brokers come back; the relays publish
+the backlog; every outbox event of these instances is then read from Kafka by its event id.
 """
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 from confluent_kafka.admin import AdminClient
 
 from fmctl.verify.report import Context
 from tests.live.clients import kafka_admin
 
-from .conftest import Api, Published
+from .conftest import Api, Org, Published, Service, start_service
 from .kafka_events import collect, end_offsets
 from .test_process_lifecycle import outbox_events
 
@@ -54,6 +60,20 @@ def unsent(ctx: Context, keys: list[str]) -> int:
         return conn.execute("SELECT count(*) FROM outbox WHERE key = ANY(%s) AND sent_at IS NULL", (keys,)).fetchone()[0]
 
 
+@pytest.fixture
+def quick_relay(base_env: dict[str, str], tmp_path: Path) -> Iterator[Service]:
+    svc = start_service({**base_env, "FM_RELAY_DELIVERY_TIMEOUT": "5s"}, tmp_path, "quick-relay")
+    yield svc
+    svc.stop()
+
+
+def failed_deliveries(svc: Service) -> float:
+    env = svc.env
+    text = httpx.get(f"{svc.url}/metrics", auth=(env["FM_METRICS_USERNAME"], env["FM_METRICS_PASSWORD"]), timeout=10).text
+    m = re.search(r"^flowmaster_outbox_failed_total (\S+)$", text, re.M)
+    return float(m.group(1)) if m else 0.0
+
+
 def run_one(author: Api, approver: Api, pid: str, i: int) -> str:
     r = author.post("/api/v1/instances", json={"process_id": pid, "data": {"amount": 100 * i, "customerId": f"c-{i}"}})
     assert r.status_code == 201, r.text
@@ -63,7 +83,10 @@ def run_one(author: Api, approver: Api, pid: str, i: int) -> str:
     return iid
 
 
-def test_a_kafka_outage_loses_no_event(platform: Context, author: Api, approver: Api, published: Published) -> None:
+def test_a_kafka_outage_loses_no_event(
+    platform: Context, org: Org, published: Published, quick_relay: Service
+) -> None:
+    author, approver = Api(quick_relay, org.users["author"]), Api(quick_relay, org.users["approver"])
     topics = sorted(platform.spec.kafka.topics)
     start = end_offsets(platform, topics)
     admin = kafka_admin(platform)
@@ -77,6 +100,12 @@ def test_a_kafka_outage_loses_no_event(platform: Context, author: Api, approver:
         # The API keeps working: the changes and their events commit to PostgreSQL.
         during = [run_one(author, approver, pid, i) for i in range(5, 25)]
         assert unsent(platform, during) > 0, "events were marked sent while every broker was down"
+        # Keep the brokers down until the relay has given up on some deliveries.
+        deadline = time.monotonic() + RECOVERY_TIMEOUT
+        while failed_deliveries(quick_relay) == 0:
+            assert time.monotonic() < deadline, "the relay never reported a failed delivery"
+            time.sleep(0.5)
+        assert unsent(platform, during) > 0
     finally:
         supervisorctl("start", *brokers(platform))
     deadline = time.monotonic() + RECOVERY_TIMEOUT
