@@ -134,6 +134,7 @@ def main() -> None:
     spec = load_spec("local").spec
     ctx = Context(spec, spec_data(spec), fm_secrets.resolve(spec))
     run = uuid.uuid4().hex[:8]
+    load_before = os.getloadavg()[0]
     env = service_env(ctx, FM_RATE_LIMIT="100000000", FM_LOGIN_RATE_LIMIT="100000000", FM_LOG_LEVEL="WARNING",
                       FM_LISTEN_HOST="127.0.0.1", FM_LISTEN_PORT=str(18500 + int(run[:2], 16) % 100))
     full_env = {**os.environ, **env}
@@ -239,6 +240,7 @@ def main() -> None:
     result = {
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": machine(),
+        "load_average_1m": {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2)},
         "duration_s": args.duration, "concurrency": args.concurrency,
         "baseline_sql_commits_per_s": round(sql.rate, 1), "baseline_sql_p50_ms": round(sql.pct(0.5), 2),
         "baseline_sql_p99_ms": round(sql.pct(0.99), 2), "baseline_sql_errors": sql.errors,
@@ -257,7 +259,7 @@ def main() -> None:
     }
     print(json.dumps(result, indent=2))
     if args.write:
-        args.write.write_text(render(result, " ".join(["python", *sys.argv])))
+        args.write.write_text(render(result, " ".join(sys.argv)))
 
 
 def render(r: dict, command: str) -> str:
@@ -270,10 +272,13 @@ def render(r: dict, command: str) -> str:
 Command (from the repository root, with the local platform up):
 
 ```sh
-.venv/bin/{command.removeprefix("python ")}
+.venv/bin/python {command}
 ```
 
 Run {r["when"]} on {m["cpu"]}, {m["cores"]} cores, {m["memory"]}, Linux {m["kernel"]}, Python {m["python"]}.
+Load average (1 min) {r["load_average_1m"]["before"]} before, {r["load_average_1m"]["after"]} after: other work
+on the machine (other components' tests) competes for the same two cores, so the figures vary
+between runs; the baselines, taken in the same run, carry the same conditions.
 Everything shares this one machine: the service (one uvicorn process with its outbox relay thread),
 the client threads, PostgreSQL 15 + pgbouncer (transaction pooling, `synchronous_commit` on: every
 commit waits for its WAL flush), the 6-node Redis cluster and the 3 Kafka brokers.
