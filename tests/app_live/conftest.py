@@ -114,10 +114,23 @@ def base_env(platform: Context) -> dict[str, str]:  # noqa: F811
 
 @pytest.fixture(scope="session")
 def service(base_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """The API without its relay thread, and `flowmaster relay` as a process of its own: the
+    events the suite reads from Kafka come through the standalone relay (the drill and the
+    rate-limit service run the in-process one)."""
     flowmaster(base_env, "migrate")
-    svc = start_service(base_env, tmp_path_factory.mktemp("service"), "flowmaster-api")
+    tmp = tmp_path_factory.mktemp("service")
+    env = {**base_env, "FM_RELAY_IN_SERVICE": "false"}
+    with (tmp / "relay.log").open("w") as out:
+        relay = subprocess.Popen([FLOWMASTER, "relay"], env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
+    svc = start_service(env, tmp, "flowmaster-api")
     yield svc
     svc.stop()
+    relay.send_signal(signal.SIGTERM)
+    try:
+        assert relay.wait(timeout=60) == 0, (tmp / "relay.log").read_text()[-3000:]
+    except subprocess.TimeoutExpired:
+        relay.kill()
+        raise
 
 
 @dataclass
