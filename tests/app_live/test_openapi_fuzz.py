@@ -32,7 +32,9 @@ def test_no_operation_answers_5xx(service: Service, org: Org, author: Api, publi
             "--exclude-name", "DELETE /api/v1/sessions/current",
             "--checks", "not_a_server_error",
             "--max-examples", str(MAX_EXAMPLES),
-            "--workers", "2",
+            # One worker: with two, CPython 3.11's ast module (used by Hypothesis to describe
+            # lambdas) raised "AST constructor recursion depth mismatch" inside schemathesis.
+            "--workers", "1",
             "--generation-database", "none",
             "--request-timeout", "30",
             "--report", "junit", "--report-junit-path", str(report),
