@@ -8,11 +8,13 @@ ENV    ?= local
 
 .PHONY: setup up verify down status test drills lint bench clean
 
-$(BIN)/fmctl: pyproject.toml
+# Two distributions: the platform tooling (fmctl, stacks, policies) and the app (app/, the
+# wheel the platform deploys), both editable so tests run what the tree holds.
+$(BIN)/fmctl: pyproject.toml app/pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e ./app -e '.[test]'
 	@touch $@
 
 # Optional: actionlint (a Go tool) lints .github/workflows. Without a Go

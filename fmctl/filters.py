@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from fmctl.app_settings import app_secret_refs, bare_app_settings
+
 
 def address(spec: dict, host: str) -> str:
     """The address a host's services bind."""
@@ -322,4 +324,6 @@ FILTERS: dict[str, Callable] = {
     "fm_alert_groups": alert_groups,
     "fm_scrape_jobs": scrape_jobs,
     "fm_edge_routes": edge_routes,
+    "fm_app_settings": bare_app_settings,
+    "fm_app_secret_refs": app_secret_refs,
 }
