@@ -104,6 +104,17 @@ def app_secret_refs(spec: dict) -> dict[str, str]:
     }
 
 
+def app_processes(spec: dict) -> list[dict]:
+    """The app services a bare host runs, sorted: host, address, service, command, port, http.
+
+    Services of the spec without a command (see COMMANDS) are left out.
+    """
+    host = spec["app"]["host"]
+    return [{"host": host, "address": address(spec, host), "service": name, "command": COMMANDS[name],
+             "port": svc["port"], "http": name in HTTP_SERVICES}
+            for name, svc in sorted(spec["app"]["services"].items()) if name in COMMANDS]
+
+
 def bare_app_settings(spec: dict, service: str) -> dict:
     """Settings of a service on the app host of a bare-host environment (the role's filter)."""
     return app_settings(spec, bare_endpoints(spec), service, address(spec, spec["app"]["host"]))

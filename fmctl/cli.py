@@ -152,7 +152,7 @@ def run_playbook(env: str, playbook: str, as_json: bool, extra: list[str] | None
 def up(
     env: EnvOpt = "local",
     as_json: JsonOpt = False,
-    tags: Annotated[str | None, typer.Option("--tags", help="only: kafka,redis,postgresql,monitoring,edge")] = None,
+    tags: Annotated[str | None, typer.Option("--tags", help="only: kafka,redis,postgresql,app,monitoring,edge")] = None,
 ) -> None:
     """Bring the platform up (or bring it back to the spec): runs playbooks/site.yml."""
     result = run_playbook(env, "site.yml", as_json, ["--tags", tags] if tags else None)

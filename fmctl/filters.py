@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fmctl.app_settings import app_secret_refs, bare_app_settings
+from fmctl.app_settings import app_processes, app_secret_refs, bare_app_settings
 
 
 def address(spec: dict, host: str) -> str:
@@ -265,6 +265,8 @@ def scrape_jobs(spec: dict) -> list[dict]:
         job("redis", [{"address": f"redis://{n['address']}:{redis_port}", "host": n["host"]} for n in redis_nodes(spec)],
             auth=False, exporter=f"{mon_addr}:{mon['redis_exporter_port']}"),
         job("kafka", [{"address": f"{b['address']}:{kafka_port}", "host": b["host"]} for b in kafka_brokers(spec)], auth=False),
+        job("flowmaster", [{"address": f"{p['address']}:{p['port']}", "host": p["host"]}
+                           for p in app_processes(spec) if p["http"]], auth=True),
     ]
 
 
@@ -326,4 +328,5 @@ FILTERS: dict[str, Callable] = {
     "fm_edge_routes": edge_routes,
     "fm_app_settings": bare_app_settings,
     "fm_app_secret_refs": app_secret_refs,
+    "fm_app_processes": app_processes,
 }

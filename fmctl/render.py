@@ -27,6 +27,7 @@ from pathlib import Path
 import jinja2
 
 from fmctl import filters
+from fmctl.app_settings import app_processes
 from fmctl.paths import TEMPLATES_DIR
 from fmctl.spec.model import PlatformSpec
 
@@ -57,6 +58,7 @@ RENDERINGS: tuple[Rendering, ...] = (
     Rendering("alertmanager/alertmanager.yml.j2", "alertmanager/alertmanager.yml", on_host=lambda s: s["monitoring"]["host"]),
     Rendering("nginx/nginx.conf.j2", "nginx/nginx.conf", on_host=lambda s: s["gateway"]["edge_host"]),
     Rendering("kong/kong.yml.j2", "kong/kong.yml"),
+    Rendering("flowmaster/settings.yaml.j2", "flowmaster/{service}.yaml", app_processes),
     Rendering("vault/vault.hcl.j2", "vault/vault.hcl", filters.vault_nodes),
     Rendering("vault/policy.hcl.j2", "vault/policies/{name}.hcl", filters.vault_policies),
     Rendering("vault/audit-file.json.j2", "vault/audit-file.json"),

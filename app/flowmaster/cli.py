@@ -121,10 +121,18 @@ def migrate(revision: Annotated[str, typer.Option(help="Alembic revision to upgr
     from .service.commands import migrate as run
 
     try:
-        at = run(_settings(), revision)
+        before, after = run(_settings(), revision)
     except Exception as exc:  # a failed migration must say why in one line, then stop the deploy
         _fail(f"migration failed: {type(exc).__name__}: {exc}", "Check the database settings and that pgbouncer is up.")
-    typer.echo(f"database at revision {at}")
+    # Deployments read this line to report a change only when the schema moved.
+    typer.echo(f"database at revision {after}" + ("" if before == after else f" (was {before or 'empty'})"))
+
+
+@app.command("check-settings")
+def check_settings() -> None:
+    """Load the settings (FM_SETTINGS_FILE, FM_SECRETS_FILE, FM_* variables) and say whether they are valid."""
+    settings = _settings()
+    typer.echo(f"settings valid for environment {settings.environment}")
 
 
 @app.command()

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from fmctl.verify.report import Check, Context
 
 # Modules below fmctl.verify, in the order the report shows them.
-COMPONENTS = ("kafka", "zookeeper", "redis", "postgresql", "monitoring", "edge")
+COMPONENTS = ("kafka", "zookeeper", "redis", "postgresql", "app", "monitoring", "edge")
 
 
 def run(ctx: Context, only: list[str] | None = None) -> Iterator[Check]:

@@ -25,8 +25,8 @@ def alembic_config() -> Any:
     return Config(str(Path(migrations.__file__).parent / "alembic.ini"))
 
 
-def migrate(settings: Settings, revision: str = "head") -> str:
-    """Upgrade the schema; returns the revision the database is at afterwards."""
+def migrate(settings: Settings, revision: str = "head") -> tuple[str, str]:
+    """Upgrade the schema; returns the revisions before and after ("" for an empty database)."""
     from alembic import command
     from alembic.runtime.migration import MigrationContext
 
@@ -34,12 +34,14 @@ def migrate(settings: Settings, revision: str = "head") -> str:
 
     engine = make_engine(settings, pool_size=1)
     try:
+        with engine.connect() as conn:
+            before = ",".join(MigrationContext.configure(conn).get_current_heads())
         with engine.begin() as conn:
             cfg = alembic_config()
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
         with engine.connect() as conn:
-            return ",".join(MigrationContext.configure(conn).get_current_heads())
+            return before, ",".join(MigrationContext.configure(conn).get_current_heads())
     finally:
         engine.dispose()
 

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from ... import __version__
 from ..context import Services, SvcDep
 from ..errors import unauthenticated
 from ..kafka import check_topics
@@ -24,7 +25,7 @@ log = logging.getLogger("flowmaster.health")
 def healthz(
     svc: SvcDep,
 ) -> dict[str, Any]:
-    return {"status": "ok", "environment": svc.settings.environment}
+    return {"status": "ok", "environment": svc.settings.environment, "version": __version__}
 
 
 def _check(name: str, fn: Any) -> dict[str, Any]:
