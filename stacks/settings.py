@@ -21,7 +21,8 @@ class StackSettings:
     storage_provisioner: str = "ebs.csi.aws.com"
     object_store: str = "s3://flowmaster-backups"  # base backups, WAL archive
     object_store_region: str = "eu-west-1"
-    app_image_repository: str = "ghcr.io/flowmaster/flowmaster"
+    # No registry host: the cluster's default registry, or the stack's flowmaster:appImageRepository.
+    app_image_repository: str = "flowmaster/flowmaster"
     jwt_public_key: str = ""  # PEM of the issuer's RS256 key: public, not a secret
     # Docker
     app_build_context: str = "app"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_docker as docker
 
+from fmctl.app_settings import HTTP_SERVICES
 from fmctl.spec.model import PlatformSpec
 from stacks.docker.app import AppDocker, AppDockerArgs
 from stacks.docker.arangodb import ArangoDocker, ArangoDockerArgs
@@ -45,13 +46,14 @@ def build(spec: PlatformSpec, settings: StackSettings, secrets: SecretSource) ->
     mon = spec.monitoring
     scrape = {
         "redis": [f"{n.rsplit(':', 1)[0]}:{mon.redis_exporter_port}" for n in redis.endpoints],
-        "flowmaster": [f"{s.replace('_', '-')}:{svc.port}" for s, svc in sorted(spec.app.services.items())],
+        # Only the services that answer HTTP have /metrics.
+        "flowmaster": [f"{s.replace('_', '-')}:{svc.port}" for s, svc in sorted(spec.app.services.items())
+                       if s in HTTP_SERVICES],
         "vault": [f"vault:{spec.vault.api_port}"],
     }
     monitoring = MonitoringDocker("monitoring", MonitoringDockerArgs(ctx, scrape))
     app = AppDocker("app", AppDockerArgs(ctx=ctx, kafka_bootstrap=kafka.bootstrap, redis_nodes=redis.endpoints,
-                                         postgres=postgres.endpoint, arangodb_endpoint=arango.endpoint,
-                                         vault_address=vault.address),
+                                         postgres=postgres.endpoint),
                     pulumi.ResourceOptions(depends_on=[kafka, redis, postgres]))
     return {
         "kafka_bootstrap": kafka.bootstrap,

@@ -84,11 +84,7 @@ class Monitoring(pulumi.ComponentResource):
 
         custom((MONITORING_API, "PrometheusRule"), "flowmaster-alerts", ns,
                {"groups": observability.rule_groups(spec)}, parent=self, lbl=RELEASE_LABEL, depends_on=after)
-        custom((MONITORING_API, "ServiceMonitor"), "flowmaster-app", ns, {
-            "selector": {"matchLabels": {"app.kubernetes.io/part-of": "flowmaster", "app.kubernetes.io/component": "app"}},
-            "namespaceSelector": {"matchNames": [ctx.ns("app")]},
-            "endpoints": [{"port": "http", "path": "/metrics", "interval": interval(mon.scrape_interval)}],
-        }, parent=self, lbl=RELEASE_LABEL, depends_on=after)
+        # The app's ServiceMonitor comes with its chart (charts/flowmaster): /metrics needs its basic-auth login.
         custom((MONITORING_API, "ServiceMonitor"), "redis", ns, {
             "selector": {"matchLabels": {"app.kubernetes.io/name": "redis", "app.kubernetes.io/component": "cache"}},
             "namespaceSelector": {"matchNames": [ctx.ns("redis")]},

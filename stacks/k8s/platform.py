@@ -34,9 +34,8 @@ def build(spec: PlatformSpec, settings: StackSettings, secrets: SecretSource) ->
     gateway = KongGateway("gateway", GatewayArgs(ctx), pulumi.ResourceOptions(depends_on=[foundation, mesh]))
     monitoring = Monitoring("monitoring", MonitoringArgs(ctx), after)
     app = FlowMasterApp("app", AppArgs(
-        ctx=ctx, kafka_bootstrap=f"{kafka.bootstrap_host}", redis_nodes=redis.nodes,
-        postgres_pooler=postgres.pooler, arangodb_endpoint=arango.endpoint, vault_address=vault.address,
-    ), pulumi.ResourceOptions(depends_on=[foundation, mesh]))
+        ctx=ctx, kafka_bootstrap=kafka.bootstrap_host, redis_nodes=redis.nodes, postgres_pooler=postgres.pooler,
+    ), pulumi.ResourceOptions(depends_on=[foundation, mesh, kafka, redis, postgres]))
     return {
         "kafka_bootstrap": kafka.bootstrap_host,
         "redis_nodes": redis.nodes,

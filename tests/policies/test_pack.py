@@ -37,11 +37,13 @@ def _edit(res, typ_suffix, name, fn):
 
 def test_bad_stack_fails_with_expected_messages():
     res = triples(run("prod", "kubernetes"))
-    _edit(res, ":Deployment", "api", lambda p: (
+    # The app's Deployments are the chart's (checked by tests/charts); the Redis StatefulSet stands in.
+    _edit(res, ":StatefulSet", "redis", lambda p: (
         p["spec"].__setitem__("replicas", 1),
-        p["spec"]["template"]["spec"]["containers"][0].__setitem__("image", "ghcr.io/flowmaster/flowmaster:latest"),
+        p["spec"]["template"]["spec"]["containers"][0].__setitem__("image", "redis:latest"),
         p["spec"]["template"]["spec"]["containers"][0].pop("resources"),
-        p["spec"]["template"]["spec"]["containers"][0]["env"].append({"name": "FM_DB_PASSWORD", "value": "hunter22"})))
+        p["spec"]["template"]["spec"]["containers"][0].setdefault("env", []).append(
+            {"name": "FM_DB_PASSWORD", "value": "hunter22"})))
     _edit(res, ":KafkaTopic", "process-events", lambda p: p["spec"].__setitem__("replicas", 1))
     _edit(res, ":PeerAuthentication", "default", lambda p: p["spec"]["mtls"].__setitem__("mode", "PERMISSIVE"))
     _edit(res, ":Release", "vault", lambda p: p["values"]["server"]["auditStorage"].__setitem__("enabled", False))
@@ -49,9 +51,9 @@ def test_bad_stack_fails_with_expected_messages():
     found = run_pack(res, {"environment": "prod"})
     expected = {
         "no-plaintext-secrets": "env FM_DB_PASSWORD holds a secret value; use valueFrom.secretKeyRef",
-        "limits-set": "container api: set resources.limits.cpu and .memory",
+        "limits-set": "container redis: set resources.limits.cpu and .memory",
         "replicas-outside-dev": "spec.replicas is 1: outside dev every service runs at least 2 replicas",
-        "no-latest-images": "image ghcr.io/flowmaster/flowmaster:latest must carry a version tag, never :latest",
+        "no-latest-images": "image redis:latest must carry a version tag, never :latest",
         "tls-on": "PeerAuthentication: mtls.mode is PERMISSIVE, must be STRICT",
         "kafka-topic-replication": "KafkaTopic process_events: replicas is 1; at least 2",
         "vault-audit": "Vault chart: server.auditStorage.enabled must be true",

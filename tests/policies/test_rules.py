@@ -12,7 +12,7 @@ CTR = "docker:index/container:Container"
 REL = "kubernetes:helm.sh/v3:Release"
 
 
-def deployment(env=None, image="ghcr.io/flowmaster/flowmaster:0.1.0", limits=True, replicas=3):
+def deployment(env=None, image="flowmaster/flowmaster:0.1.0", limits=True, replicas=3):
     c = {"name": "api", "image": image}
     if env is not None:
         c["env"] = env
@@ -51,7 +51,7 @@ CASES = [
      "instances is 1", {"environment": "staging"}),
     (rules.replicas_outside_dev, REL, {"chart": "vault", "values": {"server": {"ha": {"replicas": 3}}}},
      {"chart": "vault", "values": {"server": {"ha": {"replicas": 1}}}}, "values.server.ha.replicas is 1", None),
-    (rules.no_latest, DEP, deployment(), deployment(image="ghcr.io/flowmaster/flowmaster:latest"), "never :latest", None),
+    (rules.no_latest, DEP, deployment(), deployment(image="flowmaster/flowmaster:latest"), "never :latest", None),
     (rules.no_latest, DEP, deployment(), deployment(image="redis"), "must carry a version tag", None),
     (rules.no_latest, "docker:index/remoteImage:RemoteImage", {"name": "redis:7.0"}, {"name": "redis:latest"},
      "never :latest", None),

@@ -77,7 +77,7 @@ def test_misspelt_or_misplaced_custom_resource_field_fails(build, kind, mutate):
 
 
 def test_misspelt_core_field_fails(build):
-    dep = _first(build("prod", "kubernetes"), "Deployment")
+    dep = _first(build("prod", "kubernetes"), "StatefulSet")
     dep["spec"]["template"]["spec"]["containers"][0]["resource"] = dep["spec"]["template"]["spec"]["containers"][0].pop(
         "resources")
     with pytest.raises(kubernetes_validate.ValidationError):
