@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 ENV    ?= local
 
-.PHONY: setup up verify down status test drills lint bench clean
+.PHONY: setup tools up verify down status test drills lint bench clean
 
 # Two distributions: the platform tooling (fmctl, stacks, policies) and the app (app/, the
 # wheel the platform deploys), both editable so tests run what the tree holds.
@@ -30,6 +30,13 @@ $(BIN)/actionlint: | $(BIN)/fmctl
 
 setup: $(BIN)/fmctl $(BIN)/actionlint
 
+# Client tools of the README's walk-through (tests/live/test_app.py runs it); apt only when missing.
+WALKTHROUGH_TOOLS := curl:curl jq:jq uuidgen:uuid-runtime openssl:openssl
+tools:
+	@missing=""; for t in $(WALKTHROUGH_TOOLS); do command -v $${t%%:*} >/dev/null || missing="$$missing $${t#*:}"; done; \
+	if [ -n "$$missing" ]; then echo "installing$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; fi
+
 up: setup
 	$(BIN)/fmctl up --env $(ENV)
 
@@ -42,7 +49,7 @@ down: setup
 status: setup
 	$(BIN)/fmctl status --env $(ENV)
 
-test: setup
+test: setup tools
 	$(BIN)/pytest
 
 drills: setup

@@ -207,6 +207,30 @@ def verify(
 
 
 @app.command()
+def events(
+    topic: Annotated[str, typer.Argument(help="a topic of kafka.topics, e.g. process_events")],
+    env: EnvOpt = "local",
+    key: Annotated[str | None, typer.Option("--key", "-k", help="only records with this key (a process or instance id)")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="stop after this many records")] = 1000,
+    timeout: Annotated[float, typer.Option("--timeout", min=1, help="seconds to wait for the cluster")] = 30.0,
+) -> None:
+    """Print the records of a topic, oldest first, as JSON lines (read as the Kafka admin; commits nothing)."""
+    from fmctl import secrets
+    from fmctl.kafka_admin import read_topic
+    from fmctl.render import spec_data
+
+    loaded = _load(env, as_json=True)
+    if topic not in loaded.spec.kafka.topics:
+        _fail(f"{topic} is not a topic of the {env} spec.", f"Topics: {', '.join(sorted(loaded.spec.kafka.topics))}.", 2)
+    try:
+        for record in read_topic(spec_data(loaded.spec), secrets.resolve(loaded.spec), topic, key=key, limit=limit,
+                                 timeout=timeout):
+            print(json.dumps(record, sort_keys=True), flush=True)
+    except TimeoutError as exc:
+        _fail(str(exc), f"Is Kafka up? `fmctl verify --env {env} -c kafka`.")
+
+
+@app.command()
 def status(env: EnvOpt = "local", as_json: JsonOpt = False) -> None:
     """Show which platform services run on this machine."""
     loaded = _load(env, as_json)

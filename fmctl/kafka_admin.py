@@ -15,6 +15,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from confluent_kafka import KafkaException
@@ -187,6 +188,53 @@ def apply_topics(spec: PlatformSpec, admin: AdminClient, check_only: bool = Fals
     apply_plan(admin, plan)
     report["changed"] = True
     return report
+
+
+def read_topic(spec_data: dict, secrets: dict[str, str], topic: str, key: str | None = None, limit: int = 1000,
+               timeout: float = 30) -> Iterator[dict]:
+    """The records of `topic` from its first offset to the end it had when called (optionally only
+    one key), as dicts; values that are JSON come back parsed. Assigns partitions itself and commits
+    nothing, so it never disturbs a consumer group. TimeoutError when the cluster does not answer."""
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+    user = filters.kafka_admin_user(spec_data)
+    consumer = Consumer(client_config(spec_data, user, secrets[spec_data["kafka"]["users"][user]["password"]],
+                                      **{"group.id": f"fmctl-events-{os.getpid()}", "enable.auto.commit": False}))
+    try:
+        try:
+            md = consumer.list_topics(topic, timeout=timeout)
+        except KafkaException as exc:
+            raise TimeoutError(f"Kafka did not answer within {timeout:g} s: {exc}") from None
+        ends = {}
+        for p in md.topics[topic].partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout)
+            if high > low:
+                ends[p] = high
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
+        shown, deadline = 0, time.monotonic() + timeout
+        while ends and shown < limit:
+            msg = consumer.poll(1.0)
+            if msg is None:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{topic}: no record within {timeout:g} s before the end offsets")
+                continue
+            if msg.error():
+                raise KafkaException(msg.error())
+            deadline = time.monotonic() + timeout
+            if msg.offset() + 1 >= ends.get(msg.partition(), 0):
+                ends.pop(msg.partition(), None)
+            record_key = msg.key().decode() if msg.key() is not None else None
+            if key is not None and record_key != key:
+                continue
+            raw = msg.value()
+            try:
+                value = json.loads(raw) if raw is not None else None
+            except ValueError:
+                value = raw.decode(errors="replace")
+            shown += 1
+            yield {"topic": topic, "partition": msg.partition(), "offset": msg.offset(), "key": record_key, "value": value}
+    finally:
+        consumer.close()
 
 
 def _main(argv: list[str] | None = None) -> int:

@@ -99,7 +99,7 @@ def test_prometheus_scrapes_every_service_of_the_spec(spec: PlatformSpec):
     assert doc["global"]["evaluation_interval"] == filters.duration(mon.evaluation_interval)
 
     jobs = {j["job_name"]: j for j in doc["scrape_configs"]}
-    assert set(jobs) == {"prometheus", "alertmanager", "node", "postgres", "redis", "kafka"}
+    assert set(jobs) == {"prometheus", "alertmanager", "node", "postgres", "redis", "kafka", "flowmaster"}
 
     def targets(job: str) -> list[str]:
         return [t for sc in jobs[job]["static_configs"] for t in sc["targets"]]
@@ -117,8 +117,12 @@ def test_prometheus_scrapes_every_service_of_the_spec(spec: PlatformSpec):
     assert jobs["redis"]["metrics_path"] == "/scrape"
     assert {"target_label": "__address__", "replacement": f"{mon_addr}:{mon.redis_exporter_port}"} in relabel
 
+    # The app's HTTP service (api) on the app host; the worker has no port to scrape.
+    app_addr = spec.hosts[spec.app.host].address
+    assert targets("flowmaster") == [f"{app_addr}:{spec.app.services['api'].port}"]
+
     # Credentials: a file, never a value.
-    for name in ("prometheus", "alertmanager", "node", "postgres"):
+    for name in ("prometheus", "alertmanager", "node", "postgres", "flowmaster"):
         auth = jobs[name]["basic_auth"]
         assert auth["username"] == mon.admin_user and auth["password_file"].endswith("/admin.password")
         assert "password" not in auth
