@@ -103,3 +103,8 @@ def claim(db: Session, user_id: Any, key: str | None, scope: str, content: Any, 
 
 
 IdemDep = Annotated[str | None, Depends(idempotency_header)]
+
+
+def claim_post(db: Session, request: Any, user_id: Any, key: str | None, content: Any, ttl: float) -> Claim:
+    """`claim` for a POST handler: the request's path is the key's scope."""
+    return claim(db, user_id, key, f"POST {request.url.path}", content, ttl)

@@ -18,7 +18,7 @@ from .. import metrics
 from ..context import Caller, CallerDep, DbDep, SvcDep, dump
 from ..errors import ERROR_RESPONSES, ApiError, bad_request, not_found
 from ..events import emit, instance_events
-from ..idempotency import IdemDep, claim
+from ..idempotency import IdemDep, claim_post
 from ..models import Instance, LogEntry, Process, ProcessVersion
 from ..pagination import Page, PageDep, list_fetch, paginate, sql_fetch
 from ..runtime import MigrationBlocked, migrate_instance, start_instance
@@ -128,9 +128,7 @@ def start(
 ) -> Any:
     _no_nul(body.data, "body.data")
     process = get_process(db, caller, body.process_id, field="body.process_id")
-    idem = claim(
-        db, caller.id, idempotency_key, f"POST {request.url.path}", body.model_dump(mode="json"), svc.settings.idempotency_ttl
-    )
+    idem = claim_post(db, request, caller.id, idempotency_key, body.model_dump(mode="json"), svc.settings.idempotency_ttl)
     if idem.replay:
         return idem.replay
     version = get_version(db, process, body.version, "body.version")
@@ -253,9 +251,7 @@ def complete_user_task(
 ) -> Any:
     _no_nul(body.data, "body.data")
     row, process = get_instance(db, caller, instance_id, lock=True)  # one change at a time per instance
-    idem = claim(
-        db, caller.id, idempotency_key, f"POST {request.url.path}", body.model_dump(mode="json"), svc.settings.idempotency_ttl
-    )
+    idem = claim_post(db, request, caller.id, idempotency_key, body.model_dump(mode="json"), svc.settings.idempotency_ttl)
     if idem.replay:
         return idem.replay
     if row.status != InstanceStatus.WAITING:
@@ -294,9 +290,7 @@ def migrate(
     db: DbDep,
 ) -> Any:
     row, process = get_instance(db, caller, instance_id, lock=True)
-    idem = claim(
-        db, caller.id, idempotency_key, f"POST {request.url.path}", body.model_dump(mode="json"), svc.settings.idempotency_ttl
-    )
+    idem = claim_post(db, request, caller.id, idempotency_key, body.model_dump(mode="json"), svc.settings.idempotency_ttl)
     if idem.replay:
         return idem.replay
     if row.status in {InstanceStatus.COMPLETED, InstanceStatus.FAILED}:

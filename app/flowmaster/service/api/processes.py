@@ -32,7 +32,7 @@ from ...processes.versioning import ProcessContent
 from ..context import Caller, CallerDep, DbDep, Services, SvcDep, dump
 from ..errors import ERROR_RESPONSES, ApiError, bad_request, not_found
 from ..events import emit_one
-from ..idempotency import IdemDep, claim
+from ..idempotency import IdemDep, claim_post
 from ..models import ApprovalRow, LegalEntity, Process, ProcessDraft, ProcessVersion, Template, User
 from ..pagination import Page, PageDep, paginate, sql_fetch
 from .content import Content, check_content, content_from_uploads, links_json, rekey_bpmn
@@ -309,14 +309,8 @@ def create_process(
 ) -> Any:
     caller.require_entity(legal_entity, "form.legal_entity")
     content = content_from_uploads(bpmn, dmn, tests)
-    idem = claim(
-        db,
-        caller.id,
-        idempotency_key,
-        f"POST {request.url.path}",
-        {"legal_entity": legal_entity, "risk_class": risk_class, "name": name, **content.fingerprint()},
-        svc.settings.idempotency_ttl,
-    )
+    fields = {"legal_entity": legal_entity, "risk_class": risk_class, "name": name, **content.fingerprint()}
+    idem = claim_post(db, request, caller.id, idempotency_key, fields, svc.settings.idempotency_ttl)
     if idem.replay:
         return idem.replay
     process = create_process_from(db, caller, content, legal_entity, risk_class, name)
@@ -352,9 +346,7 @@ def create_from_template(
         raise not_found("template", "body.template_id")
     if template.legal_entity_id is not None:
         caller.require_entity(template.legal_entity_id, "body.template_id")
-    idem = claim(
-        db, caller.id, idempotency_key, f"POST {request.url.path}", body.model_dump(mode="json"), svc.settings.idempotency_ttl
-    )
+    idem = claim_post(db, request, caller.id, idempotency_key, body.model_dump(mode="json"), svc.settings.idempotency_ttl)
     if idem.replay:
         return idem.replay
     bpmn = template.bpmn
@@ -520,7 +512,7 @@ def start_draft(
     db: DbDep,
 ) -> Any:
     process = get_process(db, caller, process_id, lock=True)
-    idem = claim(db, caller.id, idempotency_key, f"POST {request.url.path}", body.model_dump(), svc.settings.idempotency_ttl)
+    idem = claim_post(db, request, caller.id, idempotency_key, body.model_dump(), svc.settings.idempotency_ttl)
     if idem.replay:
         return idem.replay
     if db.get(ProcessDraft, process.id) is not None:
@@ -605,7 +597,7 @@ def approve(
     db: DbDep,
 ) -> Any:
     process = get_process(db, caller, process_id)
-    idem = claim(db, caller.id, idempotency_key, f"POST {request.url.path}", body.model_dump(), svc.settings.idempotency_ttl)
+    idem = claim_post(db, request, caller.id, idempotency_key, body.model_dump(), svc.settings.idempotency_ttl)
     if idem.replay:
         return idem.replay
     if body.content_digest is not None and body.version is not None:
@@ -792,7 +784,7 @@ def publish(
     db: DbDep,
 ) -> Any:
     process = get_process(db, caller, process_id, lock=True)  # one publish at a time per process
-    idem = claim(db, caller.id, idempotency_key, f"POST {request.url.path}", body.model_dump(), svc.settings.idempotency_ttl)
+    idem = claim_post(db, request, caller.id, idempotency_key, body.model_dump(), svc.settings.idempotency_ttl)
     if idem.replay:
         return idem.replay
     draft = get_draft(db, process)
@@ -834,7 +826,7 @@ def rollback(
     db: DbDep,
 ) -> Any:
     process = get_process(db, caller, process_id, lock=True)
-    idem = claim(db, caller.id, idempotency_key, f"POST {request.url.path}", body.model_dump(), svc.settings.idempotency_ttl)
+    idem = claim_post(db, request, caller.id, idempotency_key, body.model_dump(), svc.settings.idempotency_ttl)
     if idem.replay:
         return idem.replay
     target = get_version(db, process, body.to_version, "body.to_version")

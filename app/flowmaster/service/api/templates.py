@@ -12,7 +12,7 @@ from sqlalchemy import or_, select
 from ..context import CallerDep, DbDep, SvcDep, dump
 from ..errors import ERROR_RESPONSES, ApiError, not_found
 from ..events import emit_one
-from ..idempotency import IdemDep, claim
+from ..idempotency import IdemDep, claim_post
 from ..models import Template
 from ..pagination import Page, PageDep, paginate, sql_fetch
 from .content import check_content
@@ -63,7 +63,7 @@ def create_template(
         reason = f"a shared template (no legal_entity) needs the role '{SHARED_TEMPLATE_ROLE}'"
         raise ApiError(403, "forbidden", reason, [("body.legal_entity", reason)])
     content = check_content(body.bpmn, body.dmn, body.tests, fields=("body.bpmn", "body.dmn", "body.tests"))
-    idem = claim(db, caller.id, idempotency_key, f"POST {request.url.path}", body.model_dump(), svc.settings.idempotency_ttl)
+    idem = claim_post(db, request, caller.id, idempotency_key, body.model_dump(), svc.settings.idempotency_ttl)
     if idem.replay:
         return idem.replay
     t = Template(
