@@ -295,3 +295,28 @@ def test_templates_repeat_no_port_or_size_the_spec_owns():
         hits = [p for p in ports if re.search(rf"(?<![\w.]){p}(?![\w.])", text)]
         assert not hits, f"{tpl.name} hard-codes the spec's port(s) {sorted(hits)}"
         assert not [q for q in sizes if re.search(rf"(?<![\w.]){re.escape(q)}(?![\w.])", text)], tpl.name
+
+
+def test_readme_documents_every_value():
+    schema = json.loads((CHART_DIR / "values.schema.json").read_text())
+    defs = schema["definitions"]
+
+    def paths(node, prefix):
+        node = defs[node["$ref"].rsplit("/", 1)[-1]] if "$ref" in node else node
+        props = node.get("properties")
+        if props:
+            for k, v in props.items():
+                yield from paths(v, f"{prefix}.{k}" if prefix else k)
+        elif isinstance(node.get("additionalProperties"), dict) and "$ref" in node["additionalProperties"]:
+            yield prefix
+            yield from paths(node["additionalProperties"], f"{prefix}.<name>")
+        elif node.get("type") == "array" and "properties" in node.get("items", {}):
+            yield prefix
+            yield from paths(node["items"], f"{prefix}[]")
+        else:
+            yield prefix
+
+    readme = (CHART_DIR / "README.md").read_text()
+    found = list(paths(schema, ""))
+    assert len(found) > 30
+    assert not [p for p in found if f"| `{p}` |" not in readme]
