@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -74,3 +75,34 @@ def test_an_unauthenticated_client_is_refused(platform: Context):
     # Through the edge: no credentials is refused by nginx, a forged one by the app.
     assert requests.get(f"{edge}/api/v1/processes", timeout=10).status_code == 401
     assert requests.get(f"{edge}/api/v1/processes", headers={"Authorization": "Bearer forged"}, timeout=10).status_code == 401
+
+
+def _pid(program: str) -> int:
+    out = subprocess.run(["supervisorctl", "pid", program], capture_output=True, text=True).stdout.strip()
+    return int(out) if out.isdigit() else 0
+
+
+def test_a_hand_edited_settings_file_is_restored_and_the_service_restarted(platform: Context):
+    """Drift on the host: `up --tags app` puts the spec's settings back and restarts the API on them."""
+    if platform.spec.service_manager != "supervisor":
+        pytest.skip("reads process ids from supervisor")
+    from tests.live.conftest import fmctl
+
+    host = platform.spec.app.host
+    settings = Path(f"/etc/flowmaster/app/{host}/api.yaml")
+    program = f"fm-flowmaster-api-{host}"
+    original, before = settings.read_text(), _pid(program)
+    assert before, f"{program} does not run"
+    settings.write_text(original + 'log_level: "DEBUG"\n')  # a valid setting the spec does not set
+    try:
+        proc = fmctl("up", "--env", "local", "--tags", "app", "--json")
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        assert json.loads(proc.stdout)["changed"] >= 2  # the file, the restart
+    finally:
+        if settings.read_text() != original:  # the role failed: leave the host as it was
+            settings.write_text(original)
+    assert settings.read_text() == original
+    after = _pid(program)
+    assert after and after != before
+    bad = [c for c in verify(platform, ["app"]) if not c.ok]
+    assert not bad, bad
