@@ -191,6 +191,23 @@ def test_promtool_rule_tests_fire_after_the_spec_for(tmp_path: Path):
                 }]},
             ],
         })
+    # Events stuck in the app's outbox: silent before `for`, firing after.
+    stalled = rules["FlowMasterOutboxStalled"]
+    for_min = _minutes(stalled.for_)
+    tests.append({
+        "interval": "1m",
+        "input_series": [{"series": 'flowmaster_outbox_oldest_unsent_seconds{job="flowmaster", instance="a"}',
+                          "values": f"600x{for_min + 5}"},
+                         {"series": 'flowmaster_outbox_oldest_unsent_seconds{job="flowmaster", instance="b"}',
+                          "values": f"0x{for_min + 5}"}],
+        "alert_rule_test": [
+            {"eval_time": f"{for_min - 1}m", "alertname": "FlowMasterOutboxStalled", "exp_alerts": []},
+            {"eval_time": f"{for_min + 1}m", "alertname": "FlowMasterOutboxStalled", "exp_alerts": [{
+                "exp_labels": {"severity": stalled.severity},
+                "exp_annotations": {"summary": stalled.summary, "runbook_url": stalled.runbook},
+            }]},
+        ],
+    })
     # A healthy value never fires.
     tests.append({"interval": "1m", "input_series": [{"series": 'up{job="node", instance="a"}', "values": "1x30"}],
                   "alert_rule_test": [{"eval_time": "30m", "alertname": "TargetDown", "exp_alerts": []}]})

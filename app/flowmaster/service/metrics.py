@@ -14,5 +14,6 @@ LATENCY = Histogram(
 INSTANCES = Counter("flowmaster_instances_total", "Process instance transitions", ["event"])
 OUTBOX_PUBLISHED = Counter("flowmaster_outbox_published_total", "Outbox events acknowledged by Kafka")
 OUTBOX_FAILED = Counter("flowmaster_outbox_failed_total", "Outbox deliveries that failed (retried later)")
-OUTBOX_PENDING = Gauge("flowmaster_outbox_pending", "Unsent outbox events at the last housekeeping round")
+OUTBOX_PENDING = Gauge("flowmaster_outbox_pending", "Unsent outbox events (the API reads them at each scrape)")
+OUTBOX_OLDEST = Gauge("flowmaster_outbox_oldest_unsent_seconds", "Age of the oldest unsent outbox event, 0 when none")
 RATE_LIMITED = Counter("flowmaster_rate_limited_total", "Requests refused by the rate limit")

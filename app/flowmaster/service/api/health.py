@@ -11,8 +11,10 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from ... import __version__
+from .. import metrics
 from ..context import Services, SvcDep
 from ..errors import unauthenticated
 from ..kafka import check_topics
@@ -88,4 +90,20 @@ def metrics_endpoint(
 ) -> Response:
     if not _metrics_allowed(request, svc):
         raise unauthenticated("metrics need the scraper's basic login or a session token")
+    _outbox_gauges(svc)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def _outbox_gauges(svc: Services) -> None:
+    """The outbox backlog as the database says at scrape time: the relay runs as a process of
+    its own (the worker service, which has no HTTP port), so the API reports for it."""
+    try:
+        with svc.engine.connect() as conn:
+            count, age = conn.execute(text(
+                "SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM outbox WHERE sent_at IS NULL"
+            )).one()
+    except SQLAlchemyError as exc:  # the database is down: /readyz and PostgresDown say so; metrics still answer
+        log.warning("outbox gauges not read: %s", type(exc).__name__)
+        return
+    metrics.OUTBOX_PENDING.set(count)
+    metrics.OUTBOX_OLDEST.set(float(age))
