@@ -12,11 +12,14 @@ from stacks import observability, versions
 from stacks.docker.common import SECRETS_DIR, DockerContext, container, secret_file, volume
 from stacks.sizing import workload
 
+PASSWORD_FILE = f"{SECRETS_DIR}/monitoring-admin"
+
 
 @dataclass
 class MonitoringDockerArgs:
     ctx: DockerContext
     scrape: dict[str, list[str]]  # job -> targets
+    auth_jobs: frozenset[str] = frozenset()  # jobs scraped with the monitoring login (basic auth)
 
 
 class MonitoringDocker(pulumi.ComponentResource):
@@ -29,9 +32,13 @@ class MonitoringDocker(pulumi.ComponentResource):
             "global": {"scrape_interval": d(mon.scrape_interval), "evaluation_interval": d(mon.evaluation_interval)},
             "rule_files": ["/etc/prometheus/rules.yml"],
             "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"alertmanager:{mon.alertmanager_port}"]}]}]},
-            "scrape_configs": [{"job_name": job, "static_configs": [{"targets": targets}]}
+            "scrape_configs": [{"job_name": job, "static_configs": [{"targets": targets}],
+                                **({"basic_auth": {"username": mon.admin_user, "password_file": PASSWORD_FILE}}
+                                   if job in args.auth_jobs else {})}
                                for job, targets in sorted(args.scrape.items())],
         }
+        # Prometheus runs as nobody: the uploaded file must be readable by it (the container is its own).
+        password = {**secret_file("monitoring-admin", ctx.secrets.ref(mon.admin_password)), "permissions": "0444"}
         rules = {"groups": observability.rule_groups(spec)}
         data = volume(ctx, "prometheus-data", self)
         addr = ctx.address(mon.host)
@@ -41,7 +48,8 @@ class MonitoringDocker(pulumi.ComponentResource):
                            f"--storage.tsdb.retention.time={d(mon.retention)}",
                            f"--web.listen-address=:{mon.prometheus_port}"],
                   uploads=[{"file": "/etc/prometheus/prometheus.yml", "content": yaml.safe_dump(prom_cfg, sort_keys=True)},
-                           {"file": "/etc/prometheus/rules.yml", "content": yaml.safe_dump(rules, sort_keys=False)}],
+                           {"file": "/etc/prometheus/rules.yml", "content": yaml.safe_dump(rules, sort_keys=False)},
+                           *([password] if args.auth_jobs else [])],
                   mounts=[(data, "/prometheus")])
         receiver: dict = {"name": mon.alert_receiver}
         if mon.alert_webhook:

@@ -51,7 +51,8 @@ def build(spec: PlatformSpec, settings: StackSettings, secrets: SecretSource) ->
                        if s in HTTP_SERVICES],
         "vault": [f"vault:{spec.vault.api_port}"],
     }
-    monitoring = MonitoringDocker("monitoring", MonitoringDockerArgs(ctx, scrape))
+    # The app's /metrics asks for the monitoring login, as on bare hosts and Kubernetes.
+    monitoring = MonitoringDocker("monitoring", MonitoringDockerArgs(ctx, scrape, auth_jobs=frozenset({"flowmaster"})))
     app = AppDocker("app", AppDockerArgs(ctx=ctx, kafka_bootstrap=kafka.bootstrap, redis_nodes=redis.endpoints,
                                          postgres=postgres.endpoint),
                     pulumi.ResourceOptions(depends_on=[kafka, redis, postgres]))

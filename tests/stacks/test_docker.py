@@ -153,3 +153,20 @@ def test_kong_declarative_config(build, env, target):
         assert serving, svc["name"]
         for c in serving:
             assert f"FM_LISTEN_PORT={svc['port']}" in c["envs"]
+
+
+def test_prometheus_scrapes_the_app_with_the_monitoring_login(build, env, target):
+    import yaml
+
+    from stacks.docker.monitoring import PASSWORD_FILE
+
+    r = build(env, target)
+    prom = containers(r)[r.spec.monitoring.host]
+    [text] = [u["content"] for u in prom["uploads"] if u["file"] == "/etc/prometheus/prometheus.yml"]
+    jobs = {j["job_name"]: j for j in yaml.safe_load(text)["scrape_configs"]}
+    assert jobs["flowmaster"]["basic_auth"] == {"username": r.spec.monitoring.admin_user, "password_file": PASSWORD_FILE}
+    assert "basic_auth" not in jobs["redis"]  # the exporter asks for none
+    [password] = [u for u in prom["uploads"] if u["file"] == PASSWORD_FILE]
+    from tests.stacks.harness import config_key
+
+    assert password["content"] == r.secret_values[config_key(r.spec.monitoring.admin_password)]
