@@ -34,6 +34,8 @@ class Endpoints:
     pg_port: int
     redis_nodes: list[str]
     kafka_bootstrap: list[str]
+    # SASL_SSL where the brokers listen with TLS (Strimzi); the CA file is the target's to provide.
+    kafka_security_protocol: str = "SASL_PLAINTEXT"
 
 
 def bare_endpoints(spec: dict) -> Endpoints:
@@ -80,6 +82,7 @@ def app_settings(spec: dict, endpoints: Endpoints, service: str, listen_host: st
         "kafka_bootstrap": list(endpoints.kafka_bootstrap),
         "kafka_username": "flowmaster",
         "kafka_sasl_mechanism": kafka["sasl_mechanism"],
+        "kafka_security_protocol": endpoints.kafka_security_protocol,
         # A deployment runs the relay as its own `worker` service, not as a thread of the API.
         "relay_in_service": False,
         "relay_batch_size": app["outbox"]["batch_size"],

@@ -17,6 +17,8 @@ from fmctl.app_settings import HTTP_SERVICES, Endpoints
 from fmctl.render import spec_data
 from stacks.k8s.app_chart import (
     CREDENTIALS,
+    KAFKA_CA_KEY,
+    KAFKA_CA_SECRET,
     METRICS_USERNAME_KEY,
     RELEASE_NAME,
     chart_path,
@@ -34,6 +36,7 @@ class AppArgs:
     kafka_bootstrap: str
     redis_nodes: list[str]
     postgres_pooler: str
+    kafka_ca_secret: str  # "<namespace>/<name>" of the Secret holding the brokers' CA (Strimzi's)
 
 
 def k8s_name(service: str) -> str:
@@ -50,9 +53,14 @@ class FlowMasterApp(pulumi.ComponentResource):
             **{key: ctx.secrets.ref(ref) for key, ref in keys.items()},
             METRICS_USERNAME_KEY: spec.monitoring.admin_user,  # not secret: the scraper's user name
         }, parent=self)
+        # The brokers' CA certificate (public, but Strimzi keeps it in a Secret) copied next to the app.
+        source = k8s.core.v1.Secret.get(f"{ns}-kafka-ca-source", args.kafka_ca_secret, opts=pulumi.ResourceOptions(parent=self))
+        ca = k8s.core.v1.Secret(f"{ns}-{KAFKA_CA_SECRET}", metadata={"name": KAFKA_CA_SECRET, "namespace": ns},
+                                data={KAFKA_CA_KEY: source.data.apply(lambda d: (d or {}).get(KAFKA_CA_KEY, ""))},
+                                opts=pulumi.ResourceOptions(parent=self))
         pg_host, pg_port = args.postgres_pooler.rsplit(":", 1)
         endpoints = Endpoints(pg_host=pg_host, pg_port=int(pg_port), redis_nodes=list(args.redis_nodes),
-                              kafka_bootstrap=[args.kafka_bootstrap])
+                              kafka_bootstrap=[args.kafka_bootstrap], kafka_security_protocol="SASL_SSL")
         self.values = chart_values(ctx, endpoints)
         self.release = k8s.helm.v3.Release(
             f"{ns}-{RELEASE_NAME}",
@@ -63,7 +71,7 @@ class FlowMasterApp(pulumi.ComponentResource):
             values=self.values,
             # A failed migration hook or rollout rolls the release back.
             atomic=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[creds]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[creds, ca]),
         )
         image = f"{self.values['image']['repository']}:{self.values['image']['tag']}"
         self.endpoints: dict[str, str] = {

@@ -25,6 +25,10 @@ CREDENTIALS = "flowmaster-credentials"
 # Key of CREDENTIALS holding the scrape login's user name: the ServiceMonitor can only read
 # basic-auth users from a Secret (the app itself gets it as the metrics_username setting).
 METRICS_USERNAME_KEY = "metrics_username"
+# Copy of Strimzi's cluster CA certificate in the app's namespace: the brokers' TLS listener is
+# signed by it (Strimzi creates <cluster>-cluster-ca-cert in the Kafka namespace only).
+KAFKA_CA_SECRET = "kafka-cluster-ca"
+KAFKA_CA_KEY = "ca.crt"
 # A pod serves on its own address; the Service and the NetworkPolicies decide who reaches it.
 LISTEN_HOST = "0.0.0.0"
 
@@ -73,6 +77,7 @@ def chart_values(ctx: KubeContext, endpoints: Endpoints) -> dict:
     return {
         "image": {"repository": ctx.settings.app_image_repository, "tag": spec.app.version, "pullPolicy": "IfNotPresent"},
         "services": services,
+        "kafkaCa": {"existingSecret": KAFKA_CA_SECRET, "key": KAFKA_CA_KEY},
         "credentials": {"existingSecret": CREDENTIALS, "settings": [{"setting": k, "key": k} for k in credential_keys(data)]},
         "scheduling": {"hard": hard, "spreadOverZones": bool(ctx.zones)},
         "networkPolicy": {"enabled": True, "gatewayNamespace": ctx.ns("gateway"), "monitoringNamespace": ctx.ns("monitoring")},

@@ -216,4 +216,5 @@ class KafkaCluster(pulumi.ComponentResource):
 
         network_policies(ns, [ctx.ns("app"), ctx.ns("monitoring")], parent=self)
         self.bootstrap_host = f"{svc_host(CLUSTER + '-kafka-bootstrap', ns)}:{k.port}"
+        self.ca_secret = f"{ns}/{CLUSTER}-cluster-ca-cert"  # made by Strimzi's cluster operator
         self.register_outputs({"bootstrap": self.bootstrap_host, "topics": topic_names})

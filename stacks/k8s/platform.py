@@ -35,6 +35,7 @@ def build(spec: PlatformSpec, settings: StackSettings, secrets: SecretSource) ->
     monitoring = Monitoring("monitoring", MonitoringArgs(ctx), after)
     app = FlowMasterApp("app", AppArgs(
         ctx=ctx, kafka_bootstrap=kafka.bootstrap_host, redis_nodes=redis.nodes, postgres_pooler=postgres.pooler,
+        kafka_ca_secret=kafka.ca_secret,
     ), pulumi.ResourceOptions(depends_on=[foundation, mesh, kafka, redis, postgres]))
     return {
         "kafka_bootstrap": kafka.bootstrap_host,

@@ -48,11 +48,19 @@ def _plain(value, path: str, secrets: set[str]):
     return value
 
 
+# What a read returns per type: enough for the program to use the object's fields.
+READ_STATE = {"kubernetes:core/v1:Secret": {"data": {"ca.crt": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t"}}}
+
+
 class Mocks(pulumi.runtime.Mocks):
     def __init__(self) -> None:
         self.resources: list[Res] = []
+        self.reads: list[tuple[str, str]] = []  # (type, id) of existing resources the program reads
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        if args.resource_id:  # Resource.get: the program reads an object it does not own
+            self.reads.append((args.typ, args.resource_id))
+            return args.resource_id, READ_STATE.get(args.typ, {})
         secrets: set[str] = set()
         self.resources.append(Res(args.typ, args.name, _plain(args.inputs, "", secrets), secrets))
         state = dict(args.inputs)
@@ -84,6 +92,7 @@ class Run:
     resources: list[Res]
     outputs: dict
     secret_values: dict[str, str]
+    reads: list[tuple[str, str]] = field(default_factory=list)
 
     def of(self, kind: str) -> list[Res]:
         return [r for r in self.resources if r.kind == kind]
@@ -108,4 +117,4 @@ def run(env: str | PlatformSpec, target: str, **settings_kw) -> Run:
         holder["outputs"] = build(spec, settings, SecretSource(spec, values))
 
     _sync_await(run_pulumi_func(program))
-    return Run(spec, target, mocks.resources, holder["outputs"], values)
+    return Run(spec, target, mocks.resources, holder["outputs"], values, mocks.reads)

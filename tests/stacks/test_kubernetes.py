@@ -158,6 +158,22 @@ def test_app_release_values_sizes_settings_secrets(build, env, target):
     assert not [d for d in r.of("Deployment") if d.inputs["metadata"].get("namespace") == "flowmaster-app"]
 
 
+def test_app_talks_tls_to_strimzi_with_its_cluster_ca(build, env, target):
+    """Strimzi's listener is TLS: the app says SASL_SSL and trusts the cluster CA, read from the
+    Secret Strimzi makes in the Kafka namespace and copied into the app's."""
+    from stacks.k8s.app_chart import KAFKA_CA_KEY, KAFKA_CA_SECRET
+
+    r = build(env, target)
+    (kafka,) = crs(r, "Kafka")
+    assert all(listener["tls"] for listener in kafka.inputs["spec"]["kafka"]["listeners"])
+    assert ("kubernetes:core/v1:Secret", "flowmaster-kafka/flowmaster-cluster-ca-cert") in r.reads
+    copy = [s for s in r.of("Secret") if s.inputs["metadata"] == {"name": KAFKA_CA_SECRET, "namespace": "flowmaster-app"}]
+    assert len(copy) == 1 and set(copy[0].inputs["data"]) == {KAFKA_CA_KEY}
+    v = app_values(r)
+    assert v["kafkaCa"] == {"existingSecret": KAFKA_CA_SECRET, "key": KAFKA_CA_KEY}
+    assert {s["settings"]["kafka_security_protocol"] for s in v["services"].values()} == {"SASL_SSL"}
+
+
 def test_production_shape_is_hard_in_prod(build, env, target):
     r = build(env, target)
     sched = app_values(r)["scheduling"]

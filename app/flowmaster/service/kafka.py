@@ -17,6 +17,8 @@ def client_config(settings: Settings) -> dict[str, Any]:
         "sasl.mechanism": settings.kafka_sasl_mechanism,
         "sasl.username": settings.kafka_username,
         "sasl.password": settings.kafka_password.get_secret_value(),
+        # A TLS listener (Strimzi's on Kubernetes) is signed by the cluster's own CA.
+        **({"ssl.ca.location": settings.kafka_ssl_ca_file} if settings.kafka_ssl_ca_file else {}),
         "logger": logging.getLogger("flowmaster.kafka"),  # librdkafka's own lines as JSON logs too
     }
 

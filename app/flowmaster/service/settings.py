@@ -16,7 +16,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError, model_validator
@@ -95,7 +95,9 @@ class Settings(BaseModel):
     kafka_username: str = "flowmaster"
     kafka_password: SecretStr
     kafka_sasl_mechanism: str = "SCRAM-SHA-512"
-    kafka_security_protocol: str = "SASL_PLAINTEXT"
+    kafka_security_protocol: Literal["SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "SASL_PLAINTEXT", description="SASL_SSL where the brokers listen with TLS")
+    kafka_ssl_ca_file: str | None = Field(None, description="CA bundle that signs the brokers' certificates (SASL_SSL)")
     kafka_topics: dict[str, str] = Field(default_factory=lambda: {t: t for t in TOPICS}, description="event stream -> topic name")
     kafka_timeout: Seconds = Field(5.0, description="metadata timeout of the readiness check")
     # Outbox relay ----------------------------------------------------------------------------

@@ -35,6 +35,7 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{/* Where the settings file and the secret files are mounted. */}}
 {{- define "flowmaster.settingsDir" -}}/etc/flowmaster/settings{{- end -}}
 {{- define "flowmaster.secretsDir" -}}/etc/flowmaster/secrets{{- end -}}
+{{- define "flowmaster.kafkaCaDir" -}}/etc/flowmaster/kafka-ca{{- end -}}
 
 {{/* The restricted Pod Security Standard, for the pod. */}}
 {{- define "flowmaster.podSecurityContext" -}}
@@ -62,6 +63,10 @@ capabilities:
 - name: {{ printf "FM_%s_FILE" (upper .setting) }}
   value: {{ include "flowmaster.secretsDir" $ }}/{{ .setting }}
 {{- end }}
+{{- if .Values.kafkaCa.existingSecret }}
+- name: FM_KAFKA_SSL_CA_FILE
+  value: {{ include "flowmaster.kafkaCaDir" . }}/ca.crt
+{{- end }}
 {{- end -}}
 
 {{/* Mounts and volumes shared by the services and the migration Job: (dict "root" $ "configMap" <name>). */}}
@@ -74,6 +79,11 @@ capabilities:
 - name: secrets
   mountPath: {{ include "flowmaster.secretsDir" . }}
   readOnly: true
+{{- if .Values.kafkaCa.existingSecret }}
+- name: kafka-ca
+  mountPath: {{ include "flowmaster.kafkaCaDir" . }}
+  readOnly: true
+{{- end }}
 {{- end -}}
 
 {{- define "flowmaster.volumes" -}}
@@ -91,5 +101,15 @@ capabilities:
 {{- range .root.Values.credentials.settings }}
       - key: {{ .key }}
         path: {{ .setting }}
+{{- end }}
+{{- with .root.Values.kafkaCa }}
+{{- if .existingSecret }}
+- name: kafka-ca
+  secret:
+    secretName: {{ .existingSecret }}
+    items:
+      - key: {{ .key }}
+        path: ca.crt
+{{- end }}
 {{- end }}
 {{- end -}}
