@@ -31,6 +31,7 @@ from tests.charts.helm import (
     stack,
     stack_values,
 )
+from tests.stacks.harness import leaves, open_objects
 from tests.stacks.test_validation import crd_schema
 
 CORE_KINDS = {"ServiceAccount", "ConfigMap", "Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy", "Job"}
@@ -242,22 +243,11 @@ def test_values_schema_refuses_bad_values_naming_the_field(case, how, field):
 
 def test_schema_is_closed_and_values_yaml_holds_no_spec_number():
     schema = json.loads((CHART_DIR / "values.schema.json").read_text())
-
-    def walk(node, path):
-        if isinstance(node, dict):
-            if node.get("type") == "object" and "properties" in node:
-                assert node.get("additionalProperties") is False, f"{path} is open"
-            for k, v in node.items():
-                walk(v, f"{path}.{k}")
-        elif isinstance(node, list):
-            for i, v in enumerate(node):
-                walk(v, f"{path}[{i}]")
-
-    walk(schema, "schema")
+    assert not open_objects(schema)
     jsonschema.Draft7Validator.check_schema(schema)
     defaults = yaml.safe_load((CHART_DIR / "values.yaml").read_text())
     assert defaults["services"] == {} and defaults["image"]["tag"] == ""
-    numbers = {p for p, v in _leaves(defaults) if isinstance(v, int) and not isinstance(v, bool)}
+    numbers = {p for p, v in leaves(defaults) if isinstance(v, int) and not isinstance(v, bool)}
     # The image's user (app/Dockerfile) and the budget's step: the chart's, not the spec's.
     assert numbers == {"securityContext.runAsUser", "securityContext.fsGroup", "podDisruptionBudget.maxUnavailable"}
 
@@ -271,20 +261,9 @@ def test_no_secret_value_in_any_rendered_file(env, rendered):
     assert secrets and not [s for s in secrets if s in text]
 
 
-def _leaves(value, path=""):
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from _leaves(v, f"{path}.{k}" if path else k)
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _leaves(v, f"{path}[{i}]")
-    else:
-        yield path, value
-
-
 def test_templates_repeat_no_port_or_size_the_spec_owns():
     data = spec_data(stack("prod").spec)
-    ports = {v for p, v in _leaves(data) if p.rsplit(".", 1)[-1].endswith("port") and isinstance(v, int)}
+    ports = {v for p, v in leaves(data) if p.rsplit(".", 1)[-1].endswith("port") and isinstance(v, int)}
     assert {s["port"] for s in data["app"]["services"].values()} <= ports
     # Quantities with a unit (a bare "1" CPU would match any 1 in a template).
     sizes = {q for s in stack_values("prod")["services"].values() for part in s["resources"].values()

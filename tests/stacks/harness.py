@@ -118,3 +118,33 @@ def run(env: str | PlatformSpec, target: str, **settings_kw) -> Run:
 
     _sync_await(run_pulumi_func(program))
     return Run(spec, target, mocks.resources, holder["outputs"], values, mocks.reads)
+
+
+def leaves(value, path=""):
+    """(dotted path, value) of every scalar in nested dicts and lists."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from leaves(v, f"{path}.{k}" if path else k)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from leaves(v, f"{path}[{i}]")
+    else:
+        yield path, value
+
+
+def open_objects(schema, path: str = "schema") -> list[str]:
+    """Paths of JSON-schema nodes that list properties but accept others (a misspelt key would pass).
+
+    Conditional subschemas (if/then/else/not) only add constraints to their closed parent: skipped.
+    """
+    found = []
+    if isinstance(schema, dict):
+        if "properties" in schema and schema.get("additionalProperties") is not False:
+            found.append(path)
+        for k, v in schema.items():
+            if k not in {"if", "then", "else", "not"}:
+                found += open_objects(v, f"{path}.{k}")
+    elif isinstance(schema, list):
+        for i, v in enumerate(schema):
+            found += open_objects(v, f"{path}[{i}]")
+    return found

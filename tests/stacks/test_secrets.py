@@ -9,17 +9,7 @@ import pytest
 
 from stacks.secret_source import MissingSecret, SecretSource
 from tests.stacks.conftest import COMBOS
-
-
-def leaves(value, path=""):
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from leaves(v, f"{path}.{k}" if path else k)
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from leaves(v, f"{path}[{i}]")
-    else:
-        yield path, value
+from tests.stacks.harness import leaves
 
 
 @pytest.mark.parametrize(("env", "target"), COMBOS)
