@@ -343,10 +343,10 @@ class ProcessEngine:
         engine = FlowmasterScriptEngine(process.decisions, self.handlers)
         return BpmnWorkflow(process.spec, process.subprocess_specs, script_engine=engine)
 
-    def start(
+    def create(
         self, process: LoadedProcess, data: Mapping[str, Any] | None = None, *, instance_id: str | None = None
     ) -> ProcessInstance:
-        """Create an instance with initial data and run it until it waits, completes or fails."""
+        """An instance with its initial data and its `instance_started` log entry, not run yet."""
         workflow = self._workflow(process)
         instance_id = instance_id or self.new_id()
         instance = ProcessInstance(instance_id, process, workflow, ExecutionLog(instance_id, self.clock))
@@ -354,6 +354,13 @@ class ProcessEngine:
         for task in workflow.get_tasks(state=TaskState.READY):
             task.data.update(copy.deepcopy(initial))
         instance.log.record("instance_started", process=process.process_id, data_delta={"set": json_safe(initial), "removed": []})
+        return instance
+
+    def start(
+        self, process: LoadedProcess, data: Mapping[str, Any] | None = None, *, instance_id: str | None = None
+    ) -> ProcessInstance:
+        """Create an instance with initial data and run it until it waits, completes or fails."""
+        instance = self.create(process, data, instance_id=instance_id)
         instance.advance()
         return instance
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import copy
 import importlib
 import threading
 import uuid
@@ -16,7 +15,6 @@ from SpiffWorkflow.util.task import TaskState
 
 from ..processes import LoadedProcess, ProcessEngine, ProcessExecutionError, ProcessInstance, load_process
 from ..processes.bpmn_diff import migration_blockers
-from ..processes.execution_log import ExecutionLog, json_safe
 from ..processes.spiff_tasks import FlowmasterScriptEngine, Handler, make_serializer
 from ..rules import DecisionModel, parse_dmn
 
@@ -73,12 +71,7 @@ class Runtime:
 def start_instance(engine: ProcessEngine, process: LoadedProcess, data: Mapping[str, Any], instance_id: str) -> ProcessInstance:
     """engine.start, keeping the instance when a task fails (engine.start raises and drops it):
     a failed instance is stored with its log like any other."""
-    workflow = engine._workflow(process)
-    instance = ProcessInstance(instance_id, process, workflow, ExecutionLog(instance_id, engine.clock))
-    initial = dict(data)
-    for task in workflow.get_tasks(state=TaskState.READY):
-        task.data.update(copy.deepcopy(initial))
-    instance.log.record("instance_started", process=process.process_id, data_delta={"set": json_safe(initial), "removed": []})
+    instance = engine.create(process, data, instance_id=instance_id)
     with contextlib.suppress(ProcessExecutionError):  # the instance records the failure itself
         instance.advance()
     return instance
