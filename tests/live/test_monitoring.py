@@ -11,11 +11,14 @@ when the app runs, those tests are skipped with the reason.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import random
 import socket
+import subprocess
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -206,20 +209,37 @@ class _Upstream(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def stand_in_app(platform) -> Iterator[type[_Upstream]]:
+    """An echoing upstream in the API's place, so a test sees what nginx sends. The deployed API
+    is stopped for the test's duration and started again after it (ready before the next test)."""
     app = platform.spec.app
     address, port = platform.address(app.host), app.services["api"].port
+    program = f"fm-flowmaster-api-{app.host}"
+    if platform.spec.service_manager != "supervisor":
+        pytest.skip("stops the API through supervisor")
+    subprocess.run(["supervisorctl", "stop", program], check=True, capture_output=True)
     try:
         server = ThreadingHTTPServer((address, port), _Upstream)
-    except OSError as exc:
-        pytest.skip(f"the app's api port {address}:{port} is taken ({exc.strerror}): the app runs, no stand-in")
-    _Upstream.hits = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield _Upstream
+        _Upstream.hits = []
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield _Upstream
+        finally:
+            server.shutdown()
+            server.server_close()
     finally:
-        server.shutdown()
-        server.server_close()
+        subprocess.run(["supervisorctl", "start", program], check=True, capture_output=True)
+        _wait_ready(f"http://{address}:{port}/readyz")
+
+
+def _wait_ready(url: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(url, timeout=TIMEOUT).status_code == 200:
+                return
+        time.sleep(0.5)
+    pytest.fail(f"{url} not ready {timeout:.0f} s after the API was started again")
 
 
 def test_edge_sets_the_route_request_headers(platform, stand_in_app):
@@ -256,8 +276,6 @@ def test_edge_caches_for_the_route_cache_ttl(platform, stand_in_app):
 
 
 def _pid(service: str) -> str:
-    import subprocess
-
     return subprocess.run(["supervisorctl", "pid", service], capture_output=True, text=True).stdout.strip()
 
 
