@@ -153,9 +153,18 @@ def up(
     env: EnvOpt = "local",
     as_json: JsonOpt = False,
     tags: Annotated[str | None, typer.Option("--tags", help="only: kafka,redis,postgresql,app,monitoring,edge")] = None,
+    var: Annotated[list[str] | None, typer.Option(
+        "--var", help="a role variable NAME=VALUE (repeat), e.g. flowmaster_wheel=dist/flowmaster-0.1.0-py3-none-any.whl; "
+        "numbers belong in the spec, not here")] = None,
 ) -> None:
     """Bring the platform up (or bring it back to the spec): runs playbooks/site.yml."""
-    result = run_playbook(env, "site.yml", as_json, ["--tags", tags] if tags else None)
+    extra = ["--tags", tags] if tags else []
+    for item in var or []:
+        name, sep, _ = item.partition("=")
+        if not sep or not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+            _fail(f"--var {item!r}: expected NAME=VALUE with a role variable's name", "e.g. --var flowmaster_wheel=PATH", 2)
+        extra += ["-e", item]
+    result = run_playbook(env, "site.yml", as_json, extra)
     _emit(as_json, result)
     if result["rc"] != 0:
         _fail(f"up failed after {result['seconds']}s (failed={result['failed']}).",

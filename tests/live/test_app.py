@@ -14,6 +14,7 @@ import re
 import secrets
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,54 @@ def test_a_hand_edited_settings_file_is_restored_and_the_service_restarted(platf
     assert after and after != before
     bad = [c for c in verify(platform, ["app"]) if not c.ok]
     assert not bad, bad
+
+
+BROKEN_MIGRATION = '''"""Fails on purpose: the failed-deploy drill of tests/live/test_app.py."""
+revision = "0099"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    raise RuntimeError("deliberately broken migration (drill)")
+
+
+def downgrade() -> None:
+    pass
+'''
+
+
+@pytest.mark.slow
+def test_a_failed_migration_leaves_the_running_release_serving(platform: Context, tmp_path: Path):
+    """Deploy a build whose new migration fails: the deploy stops before the switch, the running
+    release keeps serving on an unchanged schema, and the next ordinary deploy changes nothing."""
+    if platform.spec.service_manager != "supervisor":
+        pytest.skip("reads process ids from supervisor")
+    from tests.live.conftest import fmctl
+
+    host = platform.spec.app.host
+    home = Path(f"/opt/flowmaster/app/{host}")
+    program = f"fm-flowmaster-api-{host}"
+    src = tmp_path / "app"
+    shutil.copytree(ROOT / "app", src, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    (src / "flowmaster/migrations/versions/0099_broken_for_the_drill.py").write_text(BROKEN_MIGRATION)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(tmp_path / "dist"),
+                    str(src)], check=True, env={**os.environ, "SOURCE_DATE_EPOCH": "315532800"}, timeout=300)
+    [wheel] = (tmp_path / "dist").glob("*.whl")
+    current, pid = (home / "current").resolve(), _pid(program)
+    releases = set((home / "releases").iterdir())
+    try:
+        proc = fmctl("up", "--env", "local", "--tags", "app", "--var", f"flowmaster_wheel={wheel}", "--json")
+        assert proc.returncode != 0, "a deploy whose migration fails must fail"
+        log = Path(json.loads(proc.stdout)["log"]).read_text()
+        assert "deliberately broken migration" in log
+        assert (home / "current").resolve() == current  # no switch
+        assert _pid(program) == pid  # no restart
+        bad = [c for c in verify(platform, ["app"]) if not c.ok]  # serving, schema still at this tree's head
+        assert not bad, bad
+    finally:
+        for release in set((home / "releases").iterdir()) - releases:
+            shutil.rmtree(release)
+    again = fmctl("up", "--env", "local", "--tags", "app", "--json")
+    assert again.returncode == 0 and json.loads(again.stdout)["changed"] == 0, again.stdout[-2000:]
