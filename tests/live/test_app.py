@@ -128,7 +128,8 @@ def downgrade() -> None:
 @pytest.mark.slow
 def test_a_failed_migration_leaves_the_running_release_serving(platform: Context, tmp_path: Path):
     """Deploy a build whose new migration fails: the deploy stops before the switch, the running
-    release keeps serving on an unchanged schema, and the next ordinary deploy changes nothing."""
+    release keeps serving on an unchanged schema with its live settings untouched (a marker line in
+    them survives), and the next ordinary deploy puts everything back as the spec says."""
     if platform.spec.service_manager != "supervisor":
         pytest.skip("reads process ids from supervisor")
     from tests.live.conftest import fmctl
@@ -144,6 +145,9 @@ def test_a_failed_migration_leaves_the_running_release_serving(platform: Context
     [wheel] = (tmp_path / "dist").glob("*.whl")
     current, pid = (home / "current").resolve(), _pid(program)
     releases = set((home / "releases").iterdir())
+    settings = Path(f"/etc/flowmaster/app/{host}/api.yaml")
+    original = settings.read_text()
+    settings.write_text(original + "# marker: a failed deploy must not rewrite this file\n")
     try:
         proc = fmctl("up", "--env", "local", "--tags", "app", "--var", f"flowmaster_wheel={wheel}", "--json")
         assert proc.returncode != 0, "a deploy whose migration fails must fail"
@@ -151,10 +155,14 @@ def test_a_failed_migration_leaves_the_running_release_serving(platform: Context
         assert "deliberately broken migration" in log
         assert (home / "current").resolve() == current  # no switch
         assert _pid(program) == pid  # no restart
+        assert settings.read_text().endswith("# marker: a failed deploy must not rewrite this file\n")
         bad = [c for c in verify(platform, ["app"]) if not c.ok]  # serving, schema still at this tree's head
         assert not bad, bad
     finally:
         for release in set((home / "releases").iterdir()) - releases:
             shutil.rmtree(release)
+    restored = fmctl("up", "--env", "local", "--tags", "app", "--json")
+    assert restored.returncode == 0, restored.stdout[-2000:]
+    assert settings.read_text() == original
     again = fmctl("up", "--env", "local", "--tags", "app", "--json")
     assert again.returncode == 0 and json.loads(again.stdout)["changed"] == 0, again.stdout[-2000:]
