@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..processes import ApprovalMatrix
 from . import metrics
 from .errors import ApiError, forbidden_entity, unauthenticated
-from .pagination import Cursors, Limits
+from .pagination import Cursors, Fetch, Limits, Page, PageParams, paginate
 from .redis_store import RateLimiter, ResponseCache, SessionData, SessionStore
 from .relay import Relay
 from .runtime import Runtime
@@ -141,6 +141,14 @@ def dump(value: Any) -> Any:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value
+
+
+def list_page(db: Session, svc: Services, caller: Caller, params: PageParams, *, list_name: str, fetch: Fetch,
+              **options: Any) -> Page:
+    """paginate() for the caller: their saved preferences, the service's limits and cursor keys.
+    Options: to_item, filters (see paginate)."""
+    return paginate(db, list_name=list_name, fetch=fetch, params=params, user_id=caller.id, limits=svc.limits,
+                    cursors=svc.cursors, **options)
 
 
 CallerDep = Annotated[Caller, Depends(current_user)]

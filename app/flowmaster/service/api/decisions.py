@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from ...rules import DecisionModel, DmnError, evaluate_decision, parse_cases, run_cases
 from ...rules.rule_cases import RuleCase
-from ..context import Caller, CallerDep, DbDep, Services, SvcDep
+from ..context import Caller, CallerDep, DbDep, Services, SvcDep, list_page
 from ..errors import ERROR_RESPONSES, ApiError, bad_request
-from ..pagination import Page, PageDep, list_fetch, paginate
+from ..pagination import Page, PageDep, list_fetch
 from .instances import _no_nul
 from .processes import get_draft, get_process, get_version
 
@@ -75,14 +75,10 @@ def list_decisions(
                     "rules": len(t.rules),
                 }
             )
-    return paginate(
-        db,
+    return list_page(
+        db, svc, caller, params,
         list_name="decisions",
         fetch=list_fetch(values),
-        params=params,
-        user_id=caller.id,
-        limits=svc.limits,
-        cursors=svc.cursors,
         filters={"process_id": process_id, "version": version},
     )
 

@@ -15,12 +15,12 @@ from sqlalchemy.orm import Session, undefer
 from ...processes import InstanceStateError, InstanceStatus, ProcessExecutionError, ProcessInstance
 from ...processes.execution_log import ExecutionLog, json_safe
 from .. import metrics
-from ..context import Caller, CallerDep, DbDep, SvcDep, dump
+from ..context import Caller, CallerDep, DbDep, SvcDep, dump, list_page
 from ..errors import ERROR_RESPONSES, ApiError, bad_request, not_found
 from ..events import emit, instance_events
 from ..idempotency import IdemDep, claim_post
 from ..models import Instance, LogEntry, Process, ProcessVersion
-from ..pagination import Page, PageDep, list_fetch, paginate, sql_fetch
+from ..pagination import Page, PageDep, list_fetch, sql_fetch
 from ..runtime import MigrationBlocked, migrate_instance, start_instance
 from .processes import get_process, get_version
 
@@ -193,14 +193,10 @@ def list_instances(
         stmt = stmt.where(Instance.process_id == process_id)
     if status is not None:
         stmt = stmt.where(Instance.status == status)
-    return paginate(
-        db,
+    return list_page(
+        db, svc, caller, params,
         list_name="instances",
         fetch=sql_fetch(db, stmt, Instance.seq, descending=True),
-        params=params,
-        user_id=caller.id,
-        limits=svc.limits,
-        cursors=svc.cursors,
         to_item=lambda r: {"_key": r[0].seq, **instance_out(r[0], r[1])},
         filters={"process_id": process_id, "status": status, "legal_entity": legal_entity},
     )
@@ -226,14 +222,10 @@ def list_user_tasks(
 ) -> Any:
     row, _ = get_instance(db, caller, instance_id)
     values = [{"_key": i, **t, "data": row.data} for i, t in enumerate(row.user_tasks)]
-    return paginate(
-        db,
+    return list_page(
+        db, svc, caller, params,
         list_name="user_tasks",
         fetch=list_fetch(values),
-        params=params,
-        user_id=caller.id,
-        limits=svc.limits,
-        cursors=svc.cursors,
         filters={"instance": str(instance_id)},
     )
 
@@ -350,14 +342,10 @@ def read_log(
 ) -> Any:
     get_instance(db, caller, instance_id)
     stmt = _log_query(instance_id, event, task_id, task_type, process)
-    return paginate(
-        db,
+    return list_page(
+        db, svc, caller, params,
         list_name="log",
         fetch=sql_fetch(db, stmt, LogEntry.seq),
-        params=params,
-        user_id=caller.id,
-        limits=svc.limits,
-        cursors=svc.cursors,
         to_item=lambda r: {"_key": r[0].seq, "id": r[0].seq, **r[0].entry},
         filters={"instance": str(instance_id), "event": event, "task_id": task_id, "task_type": task_type, "process": process},
     )

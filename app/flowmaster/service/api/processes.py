@@ -29,12 +29,12 @@ from ...processes import (
 )
 from ...processes.linking import FailurePolicy
 from ...processes.versioning import ProcessContent
-from ..context import Caller, CallerDep, DbDep, Services, SvcDep, dump
+from ..context import Caller, CallerDep, DbDep, Services, SvcDep, dump, list_page
 from ..errors import ERROR_RESPONSES, ApiError, bad_request, not_found
 from ..events import emit_one
 from ..idempotency import IdemDep, claim_post
 from ..models import ApprovalRow, LegalEntity, Process, ProcessDraft, ProcessVersion, Template, User
-from ..pagination import Page, PageDep, paginate, sql_fetch
+from ..pagination import Page, PageDep, sql_fetch
 from .content import Content, check_content, content_from_uploads, links_json, rekey_bpmn
 
 router = APIRouter(prefix="/api/v1/processes", tags=["processes"], responses=ERROR_RESPONSES)
@@ -407,14 +407,10 @@ def list_processes(
             }
         )
 
-    return paginate(
-        db,
+    return list_page(
+        db, svc, caller, params,
         list_name="processes",
         fetch=sql_fetch(db, stmt, Process.seq, descending=True),
-        params=params,
-        user_id=caller.id,
-        limits=svc.limits,
-        cursors=svc.cursors,
         to_item=item,
         filters={"legal_entity": legal_entity, "key": key},
     )
@@ -667,14 +663,10 @@ def list_approvals(
     stmt = select(ApprovalRow).where(ApprovalRow.process_id == process.id)
     if content_digest is not None:
         stmt = stmt.where(ApprovalRow.content_digest == content_digest)
-    return paginate(
-        db,
+    return list_page(
+        db, svc, caller, params,
         list_name="approvals",
         fetch=sql_fetch(db, stmt, ApprovalRow.seq),
-        params=params,
-        user_id=caller.id,
-        limits=svc.limits,
-        cursors=svc.cursors,
         to_item=lambda r: {"_key": r[0].seq, **approval_out(r[0])},
         filters={"process": str(process_id), "content_digest": content_digest},
     )
@@ -861,14 +853,10 @@ def list_versions(
 ) -> Any:
     process = get_process(db, caller, process_id)
     stmt = select(ProcessVersion).where(ProcessVersion.process_id == process.id)
-    return paginate(
-        db,
+    return list_page(
+        db, svc, caller, params,
         list_name="versions",
         fetch=sql_fetch(db, stmt, ProcessVersion.seq),
-        params=params,
-        user_id=caller.id,
-        limits=svc.limits,
-        cursors=svc.cursors,
         to_item=lambda r: {"_key": r[0].seq, **version_summary(r[0])},
         filters={"process": str(process_id)},
     )

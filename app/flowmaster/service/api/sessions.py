@@ -17,12 +17,13 @@ from ..context import (
     client_address,
     dump,
     enforce_rate_limit,
+    list_page,
     session_data,
 )
 from ..errors import ERROR_RESPONSES, ApiError, bad_request, not_found
 from ..events import emit_one
 from ..models import LegalEntity, User, UserLegalEntity, UserPreference
-from ..pagination import LISTS, Page, PageDep, list_fetch, paginate, sql_fetch, validate_columns
+from ..pagination import LISTS, Page, PageDep, list_fetch, sql_fetch, validate_columns
 from ..security import DUMMY_HASH, new_token, verify_password
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
@@ -103,14 +104,10 @@ def legal_entities(
     db: DbDep,
 ) -> Any:
     stmt = select(LegalEntity).where(LegalEntity.id.in_(sorted(caller.legal_entities)))
-    return paginate(
-        db,
+    return list_page(
+        db, svc, caller, params,
         list_name="legal_entities",
         fetch=sql_fetch(db, stmt, LegalEntity.id),
-        params=params,
-        user_id=caller.id,
-        limits=svc.limits,
-        cursors=svc.cursors,
         to_item=lambda r: {"_key": r[0].id, "id": r[0].id, "name": r[0].name},
     )
 
@@ -145,14 +142,10 @@ def list_preferences(
 ) -> Any:
     saved = {p.list_name: p for p in db.execute(select(UserPreference).where(UserPreference.user_id == caller.id)).scalars()}
     values = [{"_key": name, **_pref_out(name, saved.get(name))} for name in LISTS]
-    return paginate(
-        db,
+    return list_page(
+        db, svc, caller, params,
         list_name="preferences",
         fetch=list_fetch(values),
-        params=params,
-        user_id=caller.id,
-        limits=svc.limits,
-        cursors=svc.cursors,
     )
 
 

@@ -9,12 +9,12 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import or_, select
 
-from ..context import CallerDep, DbDep, SvcDep, dump
+from ..context import CallerDep, DbDep, SvcDep, dump, list_page
 from ..errors import ERROR_RESPONSES, ApiError, not_found
 from ..events import emit_one
 from ..idempotency import IdemDep, claim_post
 from ..models import Template
-from ..pagination import Page, PageDep, paginate, sql_fetch
+from ..pagination import Page, PageDep, sql_fetch
 from .content import check_content
 
 router = APIRouter(prefix="/api/v1/templates", tags=["templates"], responses=ERROR_RESPONSES)
@@ -103,14 +103,10 @@ def list_templates(
     else:
         where = or_(Template.legal_entity_id.is_(None), Template.legal_entity_id.in_(sorted(caller.legal_entities)))
     stmt = select(Template).where(where)
-    return paginate(
-        db,
+    return list_page(
+        db, svc, caller, params,
         list_name="templates",
         fetch=sql_fetch(db, stmt, Template.seq),
-        params=params,
-        user_id=caller.id,
-        limits=svc.limits,
-        cursors=svc.cursors,
         to_item=lambda r: {"_key": r[0].seq, **template_out(r[0], content=False)},
         filters={"legal_entity": legal_entity},
     )
