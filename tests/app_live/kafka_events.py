@@ -18,6 +18,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
 
+from fmctl.kafka_admin import client_config
 from fmctl.verify.report import Context
 
 Offsets = dict[tuple[str, int], int]
@@ -42,19 +43,15 @@ class Event:
 
 
 def consumer(ctx: Context) -> Consumer:
-    k = ctx.spec.kafka
-    return Consumer({
-        "bootstrap.servers": ",".join(f"{ctx.address(b.host)}:{k.port}" for b in k.brokers),
-        "security.protocol": "SASL_PLAINTEXT",
-        "sasl.mechanism": k.sasl_mechanism,
-        "sasl.username": "flowmaster",
-        "sasl.password": ctx.secret(k.users["flowmaster"].password),
+    return Consumer(client_config(ctx.data, "flowmaster", ctx.secret(ctx.spec.kafka.users["flowmaster"].password), **{
         "group.id": f"fm-test-{uuid.uuid4().hex[:8]}",
         "enable.auto.commit": False,
         "enable.partition.eof": False,
         "auto.offset.reset": "earliest",
-        "logger": logging.getLogger("tests.kafka"),  # librdkafka's reconnect chatter into pytest's log capture
-    })
+        # librdkafka's reconnect chatter (default level) into pytest's log capture
+        "log_level": 6,
+        "logger": logging.getLogger("tests.kafka"),
+    }))
 
 
 def end_offsets(ctx: Context, topics: list[str]) -> Offsets:

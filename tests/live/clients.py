@@ -6,7 +6,7 @@ import psycopg
 from confluent_kafka.admin import AdminClient
 from redis.cluster import ClusterNode, RedisCluster
 
-from fmctl.filters import kafka_admin_user
+from fmctl.kafka_admin import admin_client
 from fmctl.verify.report import Context
 
 
@@ -54,14 +54,7 @@ def pg_has_row(ctx: Context, marker: str) -> bool:
 
 
 def kafka_admin(ctx: Context) -> AdminClient:
-    k = ctx.spec.kafka
-    return AdminClient({
-        "bootstrap.servers": ",".join(f"{ctx.address(b.host)}:{k.port}" for b in k.brokers),
-        "security.protocol": "SASL_PLAINTEXT",
-        "sasl.mechanism": k.sasl_mechanism,
-        "sasl.username": kafka_admin_user(ctx.data),
-        "sasl.password": ctx.secret(k.users[kafka_admin_user(ctx.data)].password),
-    })
+    return admin_client(ctx.data, ctx.secrets)
 
 
 def kafka_topics(ctx: Context) -> set[str]:
