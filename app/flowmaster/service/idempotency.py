@@ -57,14 +57,17 @@ class Claim:
     replay: JSONResponse | None = None
 
     def finish(self, status: int, body: Any) -> JSONResponse:
-        """Store the response with the claim (same transaction) and return it."""
+        """Store the response with the claim, commit the request's transaction (the change, its
+        outbox events and the stored response together), and return the response."""
         if self.key is not None:
             self.db.execute(
                 update(IdempotencyKey)
                 .where(IdempotencyKey.user_id == self.user_id, IdempotencyKey.key == self.key)
                 .values(status_code=status, response=body)
             )
-        return JSONResponse(body, status_code=status)
+        response = JSONResponse(body, status_code=status)
+        self.db.commit()
+        return response
 
 
 def claim(db: Session, user_id: Any, key: str | None, scope: str, content: Any, ttl: float) -> Claim:

@@ -152,9 +152,7 @@ def start(
     )
     db.add(row)
     _store_run(db, row, inst, caller, process)
-    response = idem.finish(201, instance_out(row, process.key))
-    db.commit()
-    return response
+    return idem.finish(201, instance_out(row, process.key))
 
 
 def get_instance(db: Session, caller: Caller, instance_id: uuid.UUID, *, lock: bool = False) -> tuple[Instance, Process]:
@@ -262,9 +260,7 @@ def complete_user_task(
     except ProcessExecutionError:
         pass  # a later task failed: the instance is stored as failed, with the error in its log
     _store_run(db, row, inst, caller, process)
-    response = idem.finish(200, instance_out(row, process.key))
-    db.commit()
-    return response
+    return idem.finish(200, instance_out(row, process.key))
 
 
 class MigrateIn(BaseModel):
@@ -301,9 +297,7 @@ def migrate(
         raise ApiError(409, "migration_blocked", reason, [("body.to_version", reason)]) from exc
     row.version_id, row.version = target.id, target.version
     _store_run(db, row, inst, caller, process)
-    response = idem.finish(200, instance_out(row, process.key))
-    db.commit()
-    return response
+    return idem.finish(200, instance_out(row, process.key))
 
 
 # execution log -------------------------------------------------------------------------------

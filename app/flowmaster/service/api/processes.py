@@ -316,9 +316,7 @@ def create_process(
     process = create_process_from(db, caller, content, legal_entity, risk_class, name)
     db.flush()
     db.refresh(process)
-    response = idem.finish(201, process_out(db, process))
-    db.commit()
-    return response
+    return idem.finish(201, process_out(db, process))
 
 
 class FromTemplateIn(BaseModel):
@@ -358,9 +356,7 @@ def create_from_template(
     )
     db.flush()
     db.refresh(process)
-    response = idem.finish(201, process_out(db, process))
-    db.commit()
-    return response
+    return idem.finish(201, process_out(db, process))
 
 
 @router.get("", response_model=Page, summary="List processes of your legal entities")
@@ -532,9 +528,7 @@ def start_draft(
     touch(db, process)
     _event(db, caller, process, "draft.saved", {"digest": source.digest, "base_version": source.version})
     db.flush()
-    response = idem.finish(201, {**draft_summary(draft), "process_id": str(process.id)})  # type: ignore[dict-item]
-    db.commit()
-    return response
+    return idem.finish(201, {**draft_summary(draft), "process_id": str(process.id)})  # type: ignore[dict-item]
 
 
 @router.delete("/{process_id}/draft", status_code=204, summary="Discard the draft")
@@ -645,9 +639,7 @@ def approve(
     db.refresh(row)
     out = approval_out(row)
     _event(db, caller, process, "approval.recorded", out)
-    response = idem.finish(201, out)
-    db.commit()
-    return response
+    return idem.finish(201, out)
 
 
 @router.get("/{process_id}/approvals", response_model=Page, tags=["approvals"], summary="Approvals given for a process")
@@ -797,9 +789,7 @@ def publish(
         raise _rejected(exc) from exc
     row = _store_version(db, caller, process, version, draft.rule_cases, "version.published")
     db.delete(draft)
-    response = idem.finish(201, version_summary(row))
-    db.commit()
-    return response
+    return idem.finish(201, version_summary(row))
 
 
 @router.post(
@@ -838,9 +828,7 @@ def rollback(
     except VersioningError as exc:
         raise _rejected(exc) from exc
     row = _store_version(db, caller, process, version, target.rule_cases, "version.rolled_back")
-    response = idem.finish(201, version_summary(row))
-    db.commit()
-    return response
+    return idem.finish(201, version_summary(row))
 
 
 @router.get("/{process_id}/versions", response_model=Page, tags=["versions"], summary="Published versions, oldest first")

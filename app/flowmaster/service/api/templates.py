@@ -82,9 +82,7 @@ def create_template(
     db.refresh(t)
     out = template_out(t, content=False)
     emit_one(db, "process_events", "template.created", str(t.id), out, actor=caller.username, legal_entity=body.legal_entity)
-    response = idem.finish(201, out)
-    db.commit()
-    return response
+    return idem.finish(201, out)
 
 
 @router.get("", response_model=Page, summary="Templates of your legal entities and shared ones")
